@@ -1,0 +1,74 @@
+"""Presets size every neural method for a machine: ``smoke`` (seconds, for tests), ``cpu`` (the whole
+experiment grid in about two hours on a 2-core CPU) and ``paper`` (the paper's Table 1 crop and
+batch sizes and its schedule, for a GPU). Presets are dataclasses, not files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from facebench.errors import FacebenchError
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    resolutions: tuple[int, ...]          # the resolution grid `reproduce` runs
+    epochs: int                           # epochs per training run
+    lr: float                             # Adam learning rate ...
+    lr_drop_epoch: int                    # ... dropped after this many epochs ...
+    lr_after: float                       # ... to this
+    batch_size: Mapping[int, int]         # training batch size by input resolution
+    crop_size: Mapping[int, int]          # ADC regional crop side by input resolution (Table 1)
+    width: int                            # hourglass feature channels
+    depth: int                            # hourglass levels (downsamplings)
+    light_at: tuple[int, ...] = ()        # resolutions where only the light ADC variant is run
+    max_train_samples: int | None = None  # cap on training samples (None: the whole split)
+    holistic_res: int = 256               # where holistic baselines train (then upscaled)
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+    def batch_for(self, res: int) -> int:
+        return self.batch_size[_nearest(self.batch_size, res)]
+
+    def crop_for(self, res: int) -> int:
+        return self.crop_size[_nearest(self.crop_size, res)]
+
+
+def _nearest(table: Mapping[int, int], res: int) -> int:
+    """The table's key closest to ``res`` on a log scale (tables are keyed by 256 ... 4096)."""
+    import math
+
+    return min(table, key=lambda k: abs(math.log2(k) - math.log2(res)))
+
+
+_RES = (256, 512, 1024, 2048, 4096)
+
+PRESETS: Mapping[str, Preset] = MappingProxyType({
+    "smoke": Preset(
+        name="smoke", resolutions=(256, 512), epochs=1, lr=1e-3, lr_drop_epoch=30, lr_after=1e-4,
+        batch_size=MappingProxyType({r: 4 for r in _RES}),
+        crop_size=MappingProxyType({r: 32 for r in _RES}),
+        width=8, depth=2, max_train_samples=8,
+    ),
+    "cpu": Preset(
+        name="cpu", resolutions=(256, 512, 1024), epochs=12, lr=1e-3, lr_drop_epoch=9, lr_after=1e-4,
+        batch_size=MappingProxyType({256: 8, 512: 8, 1024: 8, 2048: 4, 4096: 4}),
+        crop_size=MappingProxyType({256: 64, 512: 64, 1024: 64, 2048: 96, 4096: 128}),
+        width=32, depth=3,
+    ),
+    "paper": Preset(
+        name="paper", resolutions=_RES, epochs=60, lr=1e-4, lr_drop_epoch=30, lr_after=1e-5,
+        batch_size=MappingProxyType({256: 8, 512: 8, 1024: 4, 2048: 4, 4096: 4}),
+        crop_size=MappingProxyType({256: 128, 512: 128, 1024: 256, 2048: 192, 4096: 256}),
+        width=256, depth=4, light_at=(4096,),
+    ),
+})
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise FacebenchError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})") from None
