@@ -60,3 +60,125 @@ def cli() -> None:
 main = cli  # console-script entry point
 
 # ---- commands (each: parse, call one library function, print) ---------------------------------
+
+
+@cli.command("run")
+@click.option("--method", "-m", required=True, help="Method name: adc, adc-light, hg2, fan4, dlib-ert, cpm6, cnn67, adc-cpm, adc-cnn67, adc-stack2.")
+@click.option("--res", "-r", required=True, type=int, help="Evaluation resolution R (256 ... 4096). ADC-family methods train at R; holistic ones train at 256 and are upscaled.")
+@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True, help="Prepared dataset folder (from `facebench prepare`).")
+@click.option("--preset", "-p", type=click.Choice(["smoke", "cpu", "paper"]), default="cpu", show_default=True, help="Model size and schedule: smoke (seconds), cpu (this kind of machine), paper (the paper's, for a GPU).")
+@click.option("--epochs", type=int, default=None, help="Override the preset's number of epochs.")
+@click.option("--init", default="auto", show_default=True, help="Initial weights: auto (the same method's run at the next lower resolution in --out, if any), none, or a run folder / model file.")
+@click.option("--checkpoint", type=click.Path(path_type=Path), default=None, help="Evaluate this model file (model.pt, or a dlib .dat) instead of training.")
+@click.option("--name", default=None, help="Run folder name (default: <method>-<res>).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs"), show_default=True, help="Folder that holds run folders.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--workers", type=int, default=0, show_default=True, help="Data-loading worker processes.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted training from its last checkpoint.")
+@click.option("--force", is_flag=True, help="Delete an existing run folder of that name and start again.")
+@click.option("--norm", type=click.Choice(["inter-ocular", "inter-pupil", "bbox", "bbox-diag"]), default="inter-ocular", show_default=True, help="NME normaliser.")
+@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Method-specific option (e.g. -o tree_depth=5 for dlib-ert); repeatable.")
+def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, device, seed, workers, resume, force, norm, options):
+    """Train METHOD (or load --checkpoint), predict the test split at RES, score it and write
+    the run folder OUT/NAME (config.json, model, train_log.csv, predictions.parquet, metrics.json).
+
+    A finished run of the same name is not redone (use --force)."""
+    from facebench.runner import RunConfig, run
+
+    cfg = RunConfig(method=method, res=res, data=data, preset=preset, epochs=epochs, init=init,
+                    checkpoint=checkpoint, name=name, out=out, device=device, seed=seed, workers=workers,
+                    resume=resume, force=force, norm=norm, options=_options(options))
+    metrics = run(cfg)
+    _print_metrics(f"{method} @ {res}px -> {cfg.run_dir}", metrics)
+
+
+@cli.command("evaluate")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--res", "-r", required=True, type=int, help="Resolution to test the run's model at (e.g. 4096 for the paper's Figure 8).")
+def evaluate_cmd(run_dir, res):
+    """Score RUN_DIR's model at another resolution; adds the result to its metrics.json."""
+    from facebench.runner import evaluate
+
+    _print_metrics(f"{run_dir} tested @ {res}px", evaluate(run_dir, res))
+
+
+def _options(pairs: tuple[str, ...]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
+        for cast in (int, float):
+            try:
+                out[key] = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = value
+    return out
+
+
+def _print_metrics(title: str, m: dict) -> None:
+    click.echo(title)
+    for key in ("nme", "nme_regional", "nme_global", "auc@0.08", "fr@0.08", "auc@0.1", "fr@0.1"):
+        if key in m:
+            click.echo(f"  {key:<13} {100 * m[key]:7.3f} %")
+    if "n" in m:
+        click.echo(f"  {'images':<13} {m['n']:7d}")
+
+
+@cli.command("prepare")
+@click.option("--studio", "studio", multiple=True, type=click.Path(path_type=Path), help="Studio capture folder <subject>/<expression>/<camera>.{png,jpg,tif} + .pts (repeatable).")
+@click.option("--300w", "w300", type=click.Path(path_type=Path), default=None, help="300-W folder (afw, helen/{train,test}set, lfpw/{train,test}set, ibug); official splits.")
+@click.option("--300vw", "vw300", type=click.Path(path_type=Path), default=None, help="300-VW folder (NNN/vid.avi + NNN/annot/%06d.pts); official splits.")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True, help="Prepared dataset folder to write.")
+@click.option("--resolutions", default="256,512,1024,2048,4096", show_default=True, callback=lambda ctx, p, v: _int_list(v), help="Comma-separated output sides R (256 is always added).")
+@click.option("--test-fraction", type=float, default=0.5, show_default=True, help="Fraction of studio subjects in the test split.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the studio subject split.")
+@click.option("--margin", type=float, default=0.25, show_default=True, help="Crop margin: fraction of the landmark box's longer side added on each side.")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: CPU count).")
+@click.option("--vw-stride", type=int, default=5, show_default=True, help="Keep every Nth annotated 300-VW frame (1: all frames, the official protocol).")
+@click.option("--upsample", type=click.Choice(["flag", "skip"]), default="flag", show_default=True, help="Crops smaller than R: write them enlarged and count them (flag), or leave them out at that R (skip).")
+@click.option("--scheme", type=click.Choice(["ibug68", "studio89"]), default=None, help="Landmark scheme of the dataset (default: the inputs'; ibug68 keeps the first 68 points of studio89 captures).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, margin, workers, vw_stride,
+                upsample, scheme, no_progress):
+    """Ingest capture / 300-W / 300-VW folders, split by subject and write the image pyramid:
+    OUT/manifest.parquet, OUT/images/<R>/<id>.png and OUT/dataset.json.
+
+    \b
+    With no input option, synthesizes the default studio capture into
+    data/synth-default/ (a cache, reused) and prepares it into data/default/
+    (--out overrides), both relative to the current directory.
+
+    \b
+    Crop: the landmark box squared, --margin of its longer side added on each
+    side, snapped to whole pixels; pixels outside the image repeat its border
+    (border replication). Each R is area-averaged from the crop (INTER_AREA).
+    A crop smaller than R is never enlarged silently: --upsample flag writes it
+    (bilinear) and counts it in dataset.json "upsampled"; skip leaves it out
+    (the reader then refuses that R for it). Counts are printed per R.
+
+    \b
+    Splits: studio by subject (--test-fraction, --seed; at least one subject
+    per split); 300-W / 300-VW official. A subject name found in several
+    --studio folders is one person (same split); the same sample id twice is
+    an error. A subject in two splits is refused.
+
+    \b
+    Every input is checked before the first image is written. Interrupted?
+    Run the same command again: finished images are kept. A folder without
+    manifest.parquet is unfinished."""
+    from facebench.prepare import PrepareOptions, prepare, prepare_default
+
+    options = PrepareOptions(resolutions=resolutions, test_fraction=test_fraction, seed=seed,
+                             margin=margin, vw_stride=vw_stride, upsample=upsample, scheme=scheme)
+    if studio or w300 is not None or vw300 is not None:
+        summary = prepare(out, studio=studio, w300=w300, vw300=vw300, options=options,
+                          workers=workers, progress=not no_progress)
+    else:
+        summary = prepare_default(out=out, options=options, workers=workers, progress=not no_progress)
+    for line in summary.lines():
+        click.echo(line)

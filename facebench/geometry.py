@@ -143,3 +143,34 @@ def inter_point_distance(points: Array, pair: tuple[int, int]) -> Array:
     """Distance (...,) between two landmarks of points (..., N, 2), e.g. the outer eye corners."""
     d = points[..., pair[0], :] - points[..., pair[1], :]
     return (d[..., 0] ** 2 + d[..., 1] ** 2) ** 0.5
+
+
+def shrink_square_box(box: Array, margin: float) -> Array:
+    """Inverse of :func:`square_box` with ``margin`` for square boxes (..., 4): same centre, side
+    divided by ``1 + 2 * margin``. E.g. a prepared crop's whole-image box -> the square landmark
+    box it was grown from (up to prepare's snapping to whole pixels, <= 0.5 px per edge)."""
+    cx = (box[..., 0] + box[..., 2]) * 0.5
+    cy = (box[..., 1] + box[..., 3]) * 0.5
+    half_w = (box[..., 2] - box[..., 0]) * (0.5 / (1.0 + 2.0 * margin))
+    half_h = (box[..., 3] - box[..., 1]) * (0.5 / (1.0 + 2.0 * margin))
+    return _stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], like=box)
+
+
+def dlib_rectangle(box: np.ndarray) -> tuple[int, int, int, int]:
+    """Box (4,) -> dlib's inclusive integer rectangle ``(left, top, right, bottom)``: the pixels
+    whose edges lie nearest the box's edges (dlib's pixel centres are integers, as ours)."""
+    return (math.floor(float(box[0]) + 1.0), math.floor(float(box[1]) + 1.0),
+            math.floor(float(box[2])), math.floor(float(box[3])))
+
+
+def box_from_dlib_rectangle(left: int, top: int, right: int, bottom: int) -> np.ndarray:
+    """Inverse of :func:`dlib_rectangle`: inclusive pixel rectangle -> continuous box (4,)."""
+    return np.array([left - 0.5, top - 0.5, right + 0.5, bottom + 0.5], dtype=np.float64)
+
+
+def to_grid_sample(points: Array, box: Array) -> Array:
+    """Image points (..., N, 2) -> the [-1, 1] frame of torch's ``grid_sample(align_corners=False)``
+    over the pixel window ``box`` (..., 4) (the box whose outer edges are the sampled tensor's
+    outer pixel edges): the window's left / top edge is -1, its right / bottom edge is +1."""
+    origin, extent = _origin_extent(box)
+    return (points - origin) * (2.0 / extent) - 1.0

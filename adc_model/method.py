@@ -1,0 +1,247 @@
+"""The ADC family behind facebench's Method interface: ``adc``, ``adc-light``, ``adc-cpm``,
+``adc-cnn67`` and ``adc-stack2`` (see ``facebench/methods.py`` for the interface and DESIGN.md's
+method table).
+
+Each is trained at its evaluation resolution R with the preset's crop size and batch size for R
+(the paper's Table 1 in the ``paper`` preset), optionally initialised from the same method's model
+at a lower resolution (progressive initialisation, section 3.4: the network is fully
+convolutional, so the weights fit any R and crop size).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from adc_model.blocks import count_parameters
+from adc_model.loss import REGIONAL_UNITS, adc_loss
+from adc_model.model import ADCConfig, ADCNet, make_proxy, normalise_image
+from adc_model.train import TrainConfig, fit, resolve_device, seed_everything
+from facebench.errors import FacebenchError
+from facebench.methods import Method, TrainContext
+from facebench.presets import Preset
+from facebench.runfolder import atomic_write_bytes
+from facebench.schemes import REGION_NAMES, Scheme, get_scheme
+
+PREDICT_BATCH = 8   # images per forward pass at predict time (the 4K image itself stays on the host)
+
+
+@dataclass
+class ADCRunConfig:
+    """Everything that defines a trained ADC model: architecture, resolution and schedule."""
+
+    model: ADCConfig
+    res: int                        # training resolution R
+    preset: str
+    epochs: int
+    batch_size: int
+    lr: float
+    lr_drop_epoch: int
+    lr_after: float
+    regional_units: str = "image"   # eq. 1's regional term in R px ("image") or proxy px (see loss.py)
+    max_train_samples: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ADCRunConfig":
+        d = dict(d)
+        return cls(model=ADCConfig(**d.pop("model")), **d)
+
+
+class ADCLoss:
+    """``fit``'s loss function: moves a batch to the model's device (all but the full-resolution
+    image, which stays on the host) and evaluates eq. 1."""
+
+    def __init__(self, res: int, regional_ids: tuple[int, ...], proxy: int, units: str) -> None:
+        self.res, self.regional_ids, self.proxy, self.units = res, list(regional_ids), proxy, units
+
+    def __call__(self, model: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        device = next(model.parameters()).device
+        proxy = normalise_image(batch["proxy"].to(device))         # (B, 3, 256, 256)
+        out = model(proxy, batch["image"])                          # image: (B, 3, R, R) uint8, host
+        gt = batch["landmarks"].to(device)                          # (B, N, 2) R px
+        gt_proxy = batch["proxy_landmarks"].to(device)              # (B, N, 2) proxy px
+        return adc_loss(out, gt_proxy, gt, self.res, self.regional_ids, self.proxy, self.units)
+
+
+class ADC(Method):
+    """Attention-driven cropping with hourglass trunks (the paper's main model)."""
+
+    name: ClassVar[str] = "adc"
+    native_res: ClassVar[bool] = True
+    light: ClassVar[bool] = False
+    trunk: ClassVar[str] = "hourglass"
+    regional_stages: ClassVar[int] = 1
+
+    def __init__(self, net: ADCNet, config: ADCRunConfig, device: torch.device | None = None) -> None:
+        self.net = net.to(device or torch.device("cpu")).eval()
+        self.config = config
+        self.scheme: Scheme = get_scheme(config.model.scheme)
+
+    # ---- configuration ------------------------------------------------------------------------
+    @classmethod
+    def config_for(cls, preset: Preset, res: int, scheme: str, epochs: int | None = None,
+                   options: dict[str, Any] | None = None) -> ADCRunConfig:
+        """The run configuration of this method at ``res`` under ``preset``; ``options`` override
+        ADCConfig fields (e.g. ``noise``, ``margin``) or ``regional_units``."""
+        model_fields = {f.name for f in fields(ADCConfig)} - {"scheme", "light", "trunk", "regional_stages"}
+        options = dict(options or {})
+        unknown = sorted(set(options) - model_fields - {"regional_units"})
+        if unknown:
+            raise FacebenchError(f"unknown option(s) for {cls.name}: {', '.join(unknown)} "
+                                 f"(known: {', '.join(sorted(model_fields | {'regional_units'}))})")
+        units = str(options.pop("regional_units", preset.extra.get("adc_regional_units", "image")))
+        if units not in REGIONAL_UNITS:
+            raise FacebenchError(f"regional_units must be one of {', '.join(REGIONAL_UNITS)}, got {units!r}")
+        model_args = {"width": preset.width, "depth": preset.depth, "crop": preset.crop_for(res), **options}
+        try:
+            model = ADCConfig(scheme=scheme, light=cls.light, trunk=cls.trunk,
+                              regional_stages=cls.regional_stages, **model_args)
+        except (TypeError, ValueError) as err:
+            raise FacebenchError(f"invalid {cls.name} configuration: {err}") from None
+        return ADCRunConfig(model=model, res=res, preset=preset.name, epochs=epochs or preset.epochs,
+                            batch_size=preset.batch_for(res), lr=preset.lr, lr_drop_epoch=preset.lr_drop_epoch,
+                            lr_after=preset.lr_after, regional_units=units,
+                            max_train_samples=preset.max_train_samples)
+
+    # ---- training -----------------------------------------------------------------------------
+    @classmethod
+    def train(cls, ctx: TrainContext) -> "ADC":
+        from facebench.dataset import LandmarkDataset, PreparedDataset
+
+        data = PreparedDataset(ctx.data_root)
+        cfg = cls.config_for(ctx.preset, ctx.res, data.scheme.name, ctx.epochs, ctx.options)
+        seed_everything(ctx.seed)  # the initial weights depend on the seed only
+        net = ADCNet(cfg.model)
+        if ctx.init is not None:
+            _load_weights(net, Path(ctx.init))
+        dataset = LandmarkDataset(data, "train", ctx.res, proxy_res=cfg.model.proxy, max_samples=cfg.max_train_samples)
+        if len(dataset) == 0:
+            raise FacebenchError("the prepared dataset has no training samples", ctx.data_root)
+        loss_fn = ADCLoss(ctx.res, tuple(int(i) for i in net.regional_ids), cfg.model.proxy, cfg.regional_units)
+        train_cfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                                lr_drop_epoch=cfg.lr_drop_epoch, lr_after=cfg.lr_after, seed=ctx.seed,
+                                device=ctx.device, workers=ctx.workers, progress=ctx.progress)
+        fit(net, loss_fn, dataset, train_cfg, ctx.run_dir, resume=ctx.resume)
+        return cls(net, cfg, next(net.parameters()).device)
+
+    # ---- files --------------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+        buf = io.BytesIO()
+        torch.save({"method": self.name, "config": asdict(self.config), "state_dict": state}, buf)
+        atomic_write_bytes(Path(path), buf.getvalue())
+
+    @classmethod
+    def load(cls, path: Path, device: str = "auto") -> "ADC":
+        blob = _read_model_file(Path(path))
+        if blob.get("method", cls.name) != cls.name:
+            raise FacebenchError(f"model file holds a {blob['method']!r} model, not {cls.name!r}", path)
+        try:
+            config = ADCRunConfig.from_dict(blob["config"])
+            net = ADCNet(config.model)
+            net.load_state_dict(blob["state_dict"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise FacebenchError(f"not a valid {cls.name} model file ({type(err).__name__}: {err})", path) from None
+        return cls(net, config, resolve_device(device))
+
+    def num_parameters(self) -> int:
+        return count_parameters(self.net)
+
+    # ---- inference ----------------------------------------------------------------------------
+    def _forward(self, images: np.ndarray):
+        """(B, R, R, 3) uint8 -> ADCOutput for a batch, in eval mode, without gradients."""
+        if images.ndim != 4 or images.shape[-1] != 3 or images.shape[1] != images.shape[2]:
+            raise ValueError(f"expected square RGB images (B, R, R, 3), got {images.shape}")
+        image = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)  # (B, 3, R, R) uint8, host
+        device = self.net.device
+        proxy = normalise_image(make_proxy(image, self.config.model.proxy)).to(device)
+        self.net.eval()
+        with torch.no_grad():
+            return self.net(proxy, image)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        out = [self._forward(images[i:i + PREDICT_BATCH]).refined.double().cpu().numpy()
+               for i in range(0, len(images), PREDICT_BATCH)]
+        return np.concatenate(out) if out else np.zeros((0, self.scheme.num_points, 2))
+
+    def write_examples(self, path: Path, images: np.ndarray, gt: np.ndarray, ids: list[str]) -> None:
+        """Write ``examples.npz`` (run-folder contract) for images (K, R, R, 3), gt (K, N, 2) R px."""
+        out = self._forward(images)
+        image = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+        proxy = make_proxy(image, self.config.model.proxy).round().clamp(0, 255).to(torch.uint8)
+        arrays: dict[str, np.ndarray] = {
+            "ids": np.asarray(ids, dtype=str), "res": np.asarray(images.shape[1]),
+            "region_names": np.asarray(REGION_NAMES, dtype=str),
+            "proxy": proxy.permute(0, 2, 3, 1).numpy(),
+            "global_heatmaps": out.global_heatmaps.cpu().numpy().astype(np.float16),
+            "coarse": out.coarse.double().cpu().numpy(), "refined": out.refined.double().cpu().numpy(),
+            "gt": np.asarray(gt, dtype=np.float64), "boxes": out.boxes.double().cpu().numpy(),
+        }
+        for name, ids_r, crop, heat in zip(REGION_NAMES, self.net.regions, out.crops, out.regional_heatmaps):
+            arrays[f"crops_{name}"] = crop.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+            arrays[f"regional_heatmaps_{name}"] = heat.cpu().numpy().astype(np.float16)
+            arrays[f"region_points_{name}"] = np.asarray(ids_r, dtype=np.int64)
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        atomic_write_bytes(Path(path), buf.getvalue())
+
+
+class ADCLight(ADC):
+    """ADC with depthwise-separable 3x3 convolutions (the paper's 'light' variant, section 3.4)."""
+
+    name: ClassVar[str] = "adc-light"
+    light: ClassVar[bool] = True
+
+
+class ADCCPM(ADC):
+    """ADC with a single-stage CPM in place of every hourglass (ablation, section 4.5)."""
+
+    name: ClassVar[str] = "adc-cpm"
+    trunk: ClassVar[str] = "cpm"
+
+
+class ADCCNN67(ADC):
+    """ADC with a single-stage CNN-6/7 in place of every hourglass (ablation, section 4.5)."""
+
+    name: ClassVar[str] = "adc-cnn67"
+    trunk: ClassVar[str] = "cnn67"
+
+
+class ADCStack2(ADC):
+    """ADC with a second regional hourglass per region (ablation, section 4.5; see model.py)."""
+
+    name: ClassVar[str] = "adc-stack2"
+    regional_stages: ClassVar[int] = 2
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+def _read_model_file(path: Path) -> dict[str, Any]:
+    """A model file's dict, loaded safely (``weights_only=True``)."""
+    if not path.is_file():
+        raise FacebenchError("model file not found", path)
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated / foreign file: one line for the user
+        raise FacebenchError(f"cannot read model file ({type(err).__name__}: {err})", path) from None
+    if not isinstance(blob, dict) or "state_dict" not in blob:
+        raise FacebenchError("not a facebench model file (no state_dict)", path)
+    return blob
+
+
+def _load_weights(net: ADCNet, path: Path) -> None:
+    """Progressive initialisation: copy a lower-resolution model's weights into ``net``."""
+    if path.is_dir():
+        path = path / ADC.model_file
+    state = _read_model_file(path)["state_dict"]
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()
+        raise FacebenchError(f"cannot initialise from this model (different method or size): "
+                             f"{first[1].strip() if len(first) > 1 else first[0]}", path) from None

@@ -1,0 +1,152 @@
+"""ADCNet, the attention-driven cropping network of Chandran et al., "Attention-Driven Cropping for
+Very High Resolution Facial Landmark Detection" (CVPR 2020), Figure 1.
+
+A global trunk on the 256 proxy predicts latent heatmaps for all N points; their soft-argmax gives
+coarse landmarks; each of the four regions (eyes, nose, mouth) gets a box around its coarse
+points, which is cropped from the full-resolution image (RoIAlign, differentiable w.r.t. the box)
+and resampled to ``crop x crop``; a regional trunk per region predicts latent heatmaps of that
+region's points on the crop; their soft-argmax, mapped back through the box, replaces the coarse
+points of that region.
+
+Memory: the full-resolution image enters as uint8 on the host and stays there; only the crops
+(B, 3, crop, crop) travel to the model's device (see :func:`adc_model.ops.roi_crop`).
+
+``adc-stack2`` (the paper's "additional regional stage", section 4.5) stacks a second regional
+hourglass per region on the same crop, Newell-style: the second hourglass gets the first one's
+features and heatmaps re-injected (``StackedHourglass(stacks=2)``), and both stages are
+supervised (``refined_stages``). Same crop, so no second RoI crop of the 4K image is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from adc_model.blocks import glorot_init_
+from adc_model.hourglass import StackedHourglass
+from adc_model.ops import roi_crop_batch, soft_argmax2d, spatial_softmax2d
+from adc_model.regions import region_boxes, region_indices
+from facebench import geometry
+from facebench.schemes import REGION_NAMES, get_scheme
+
+TRUNKS = ("hourglass", "cpm", "cnn67")
+
+
+@dataclass
+class ADCConfig:
+    scheme: str                    # landmark scheme name (ibug68 | studio89): N and the regions
+    width: int                     # trunk feature channels
+    depth: int                     # hourglass levels
+    crop: int                      # regional crop side C (px); divisible by 4 * 2**depth
+    light: bool = False            # depthwise-separable 3x3 convolutions
+    trunk: str = "hourglass"       # hourglass | cpm | cnn67 (the ablation of section 4.5)
+    regional_stages: int = 1       # 2 = adc-stack2
+    proxy: int = 256               # side of the low-resolution proxy the global trunk sees
+    margin: float = 0.25           # region box margin, fraction of the region's extent per edge
+    min_side: float = 0.125        # smallest region box side, fraction of the image side
+    noise: float = 0.1             # training noise on box width / height (relative std)
+    max_subsamples: int = 8        # RoIAlign samples per crop pixel and axis, at most
+
+    def __post_init__(self) -> None:
+        if self.trunk not in TRUNKS:
+            raise ValueError(f"unknown trunk {self.trunk!r} (known: {', '.join(TRUNKS)})")
+        if self.crop % 4 or self.proxy % 4:
+            raise ValueError(f"crop ({self.crop}) and proxy ({self.proxy}) must be divisible by 4")
+
+
+class ADCOutput(NamedTuple):
+    global_heatmaps: Tensor                 # (B, N, h, w) latent, after spatial softmax
+    coarse: Tensor                          # (B, N, 2) soft-argmax, input-image px
+    boxes: Tensor                           # (B, 4, 4) region boxes, input-image px
+    crops: tuple[Tensor, ...]               # per region (B, 3, C, C) float 0..255, model device
+    regional_heatmaps: tuple[Tensor, ...]   # per region (B, n_r, c, c), after spatial softmax
+    refined: Tensor                         # (B, N, 2) coarse with regional points replaced
+    refined_stages: tuple[Tensor, ...]      # (B, N, 2) per regional stage; the last is ``refined``
+
+
+def build_trunk(kind: str, num_points: int, width: int, depth: int, stages: int, light: bool,
+                in_channels: int = 3) -> nn.Module:
+    """A trunk (B, in_channels, S, S) -> tuple of ``stages`` (B, num_points, S/4, S/4) logits."""
+    if kind == "hourglass":
+        return StackedHourglass(num_points, width, depth, stacks=stages, light=light, in_channels=in_channels)
+    if kind == "cpm":
+        from baselines.cpm import CPMTrunk
+
+        return CPMTrunk(num_points, width, depth, stages=stages, light=light)
+    if kind == "cnn67":
+        from baselines.cnn67 import CNN67Trunk
+
+        return CNN67Trunk(num_points, width, depth, stages=stages, light=light)
+    raise ValueError(f"unknown trunk {kind!r}")
+
+
+def normalise_image(x: Tensor) -> Tensor:
+    """uint8-valued pixels (any dtype, 0..255) -> float in [-0.5, 0.5], the models' input range."""
+    return x.float() / 255.0 - 0.5 if not x.is_floating_point() else x / 255.0 - 0.5
+
+
+def make_proxy(images: Tensor, side: int) -> Tensor:
+    """Area-averaged (B, 3, side, side) float 0..255 proxy of uint8 images (B, 3, R, R), on the
+    images' device, one image at a time so at most one float copy of a 4K image exists."""
+    import torch.nn.functional as F
+
+    if images.shape[-1] == side:
+        return images.float()
+    out = []
+    for img in images:
+        x = img[None].float()
+        if x.shape[-1] % side == 0:   # exact area averaging: cv2.INTER_AREA for integer factors
+            out.append(F.avg_pool2d(x, x.shape[-1] // side))
+        else:
+            out.append(F.interpolate(x, size=(side, side), mode="area" if x.shape[-1] > side else "bilinear",
+                                     align_corners=None if x.shape[-1] > side else False))
+    return torch.cat(out)
+
+
+class ADCNet(nn.Module):
+    """Global trunk + one regional trunk per region; ``forward(proxy, image) -> ADCOutput``."""
+
+    def __init__(self, cfg: ADCConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        scheme = get_scheme(cfg.scheme)
+        self.num_points = scheme.num_points
+        self.regions = region_indices(scheme)
+        self.global_trunk = build_trunk(cfg.trunk, scheme.num_points, cfg.width, cfg.depth, 1, cfg.light)
+        self.regional = nn.ModuleDict({
+            name: build_trunk(cfg.trunk, len(ids), cfg.width, cfg.depth, cfg.regional_stages, cfg.light)
+            for name, ids in zip(REGION_NAMES, self.regions)
+        })
+        self.register_buffer("regional_ids", torch.tensor([i for ids in self.regions for i in ids]), persistent=False)
+        glorot_init_(self)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def forward(self, proxy: Tensor, image: Tensor) -> ADCOutput:
+        """proxy: (B, 3, P, P) float in [-0.5, 0.5] on the model's device; image: (B, 3, R, R)
+        uint8 (or float 0..255), anywhere (keep a large one on the host)."""
+        res = image.shape[-1]
+        logits = self.global_trunk(proxy)[-1]                              # (B, N, P/4, P/4)
+        heat = spatial_softmax2d(logits)
+        coarse = geometry.rescale_points(soft_argmax2d(heat), logits.shape[-1], res)  # (B, N, 2) R px
+        boxes = region_boxes(coarse, self.regions, res, self.cfg.margin, self.cfg.min_side * res,
+                             self.cfg.noise if self.training else 0.0)      # (B, 4, 4)
+        crops = roi_crop_batch(image, boxes, self.cfg.crop, self.cfg.max_subsamples)  # (B, 4, 3, C, C)
+        crops = crops.to(self.device)
+        per_stage: list[list[Tensor]] = [[] for _ in range(self.cfg.regional_stages)]
+        regional_heatmaps = []
+        for r, name in enumerate(REGION_NAMES):
+            stages = self.regional[name](normalise_image(crops[:, r]))      # stages x (B, n_r, C/4, C/4)
+            for s, stage_logits in enumerate(stages):
+                rheat = spatial_softmax2d(stage_logits)
+                in_crop = geometry.rescale_points(soft_argmax2d(rheat), stage_logits.shape[-1], self.cfg.crop)
+                per_stage[s].append(geometry.from_crop(in_crop, boxes[:, r], self.cfg.crop))  # (B, n_r, 2) R px
+            regional_heatmaps.append(rheat)
+        refined_stages = tuple(coarse.index_copy(1, self.regional_ids, torch.cat(pts, dim=1)) for pts in per_stage)
+        return ADCOutput(heat, coarse, boxes, tuple(crops.unbind(1)), tuple(regional_heatmaps),
+                         refined_stages[-1], refined_stages)

@@ -1,0 +1,13 @@
+"""What the paper compares against, behind the same ``facebench.methods.Method`` interface.
+
+- ``dlib_ert``: dlib's ensemble of regression trees (Kazemi & Sullivan 2014), ``dlib-ert``.
+- ``hourglass``: holistic 2-stack hourglass (Newell et al. 2016, ``hg2``) and 4-stack FAN
+  (Bulat & Tzimiropoulos 2017, ``fan4``) with FAN's hierarchical, parallel, multi-scale block.
+- ``cpm``, ``cnn67``: the ablation backbones (6-stage convolutional pose machine; CNN-6/7 of Feng
+  et al.) as trunks for ADC and as holistic methods ``cpm6`` and ``cnn67``.
+- ``heatmaps``: Gaussian heatmap targets and argmax decoding; ``holistic``: the shared train /
+  save / load / predict of the holistic heatmap methods.
+
+All holistic methods are trained at ``preset.holistic_res`` (256) and evaluated at R by the
+runner, which upscales their 256 predictions through ``geometry.rescale_points``.
+"""

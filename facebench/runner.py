@@ -1,0 +1,244 @@
+"""One run: train (or load) a method, predict the test split, score it, write the run folder.
+
+``run(RunConfig)`` is what ``facebench run`` calls; ``evaluate(run_dir, res)`` scores an existing
+run's model at another resolution (the paper's Figure 8 protocol: trained at R, tested at 4096).
+
+Holistic methods (``native_res = False``) are trained at ``preset.holistic_res`` (256) and their
+predictions are mapped to the evaluation resolution R with ``geometry.rescale_points`` — the
+paper's "upscaled manually from 256" protocol; ADC-family methods are trained and run at R.
+A run whose training fails records ``status: failed`` (or ``oom``) and the reason in
+``metrics.json`` so that reports show why a cell is empty.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from facebench import __version__, geometry, runfolder
+from facebench.errors import FacebenchError
+from facebench.methods import Method, TrainContext, get_method
+from facebench.presets import get_preset
+
+
+class RunFailed(FacebenchError):
+    """Training or prediction failed; the run folder records why (``metrics.json``)."""
+
+
+@dataclass
+class RunConfig:
+    method: str
+    res: int
+    data: Path
+    preset: str = "cpu"
+    epochs: int | None = None
+    init: str = "auto"                  # auto | none | path to a run folder or a model file
+    checkpoint: Path | None = None      # evaluate this model file instead of training
+    name: str | None = None             # default: <method>-<res>
+    out: Path = Path("runs")
+    device: str = "auto"
+    seed: int = 0
+    workers: int = 0
+    resume: bool = False
+    force: bool = False
+    norm: str = "inter-ocular"
+    progress: bool = True
+    options: dict = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out) / (self.name or f"{self.method}-{self.res}")
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def run(cfg: RunConfig) -> dict:
+    """Train or load ``cfg.method``, evaluate it at ``cfg.res``; returns the metrics dict."""
+    from facebench.dataset import PreparedDataset
+
+    cls = get_method(cfg.method)
+    preset = get_preset(cfg.preset)
+    data = PreparedDataset(cfg.data)
+    model_res = cfg.res if cls.native_res else preset.holistic_res
+    for r in {cfg.res, model_res}:
+        if r not in data.resolutions:
+            raise FacebenchError(f"the prepared dataset has no {r} px images (it has "
+                                 f"{', '.join(map(str, data.resolutions))}); re-run prepare with --resolutions", cfg.data)
+    if cfg.checkpoint is not None and not Path(cfg.checkpoint).is_file():
+        raise FacebenchError("model file not found", cfg.checkpoint)
+
+    run_dir = cfg.run_dir
+    metrics_path = run_dir / runfolder.METRICS
+    if metrics_path.exists() and not cfg.force:
+        done = runfolder.read_json(metrics_path)
+        if done.get("status") == "ok":
+            return done
+    if cfg.force and run_dir.exists():
+        shutil.rmtree(run_dir)
+    if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()) and not cfg.resume \
+            and not (run_dir / cls.model_file).exists():
+        raise FacebenchError("holds checkpoints of an interrupted run: pass --resume to continue it "
+                             "or --force to start again", run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    init = _resolve_init(cfg, cls, data.root) if cfg.checkpoint is None else None
+    config = {
+        "method": cfg.method, "name": run_dir.name, "res": cfg.res, "train_res": model_res,
+        "preset": preset.name, "data": str(Path(data.root).resolve()), "scheme": data.scheme.name,
+        "seed": cfg.seed, "epochs": cfg.epochs if cfg.epochs is not None else preset.epochs,
+        "init": str(init) if init else None,
+        "checkpoint": str(Path(cfg.checkpoint).resolve()) if cfg.checkpoint else None,
+        "device": cfg.device, "norm": cfg.norm, "options": cfg.options,
+        "facebench_version": __version__, "created": _now(),
+    }
+    runfolder.write_json(run_dir / runfolder.CONFIG, config)
+
+    t0 = time.perf_counter()
+    try:
+        model = _train_or_load(cfg, cls, preset, data, model_res, init, run_dir)
+    except Exception as err:  # noqa: BLE001 - recorded, then re-raised as one line
+        _record_failure(run_dir, err)
+        raise RunFailed(f"training failed: {_one_line(err)} (recorded in metrics.json)", run_dir) from None
+    train_seconds = time.perf_counter() - t0 if cfg.checkpoint is None else 0.0
+    config["params"] = int(model.num_parameters())
+    runfolder.write_json(run_dir / runfolder.CONFIG, config)
+
+    try:
+        summary, per_image_s = _evaluate_model(model, cls, data, model_res, cfg.res, cfg.norm, run_dir,
+                                               cfg.progress, write_examples=True)
+    except Exception as err:  # noqa: BLE001
+        _record_failure(run_dir, err)
+        raise RunFailed(f"prediction failed: {_one_line(err)} (recorded in metrics.json)", run_dir) from None
+    metrics = {"status": "ok", **summary, "by_res": {str(cfg.res): summary},
+               "timing": {"train_seconds": round(train_seconds, 3),
+                          "predict_seconds_per_image": round(per_image_s, 6)}}
+    runfolder.write_json(metrics_path, metrics)
+    return metrics
+
+
+def evaluate(run_dir: Path, res: int, progress: bool = True) -> dict:
+    """Score an existing run's model at resolution ``res``; adds ``by_res[res]`` to metrics.json."""
+    from facebench.dataset import PreparedDataset
+
+    run_dir = Path(run_dir)
+    if not (run_dir / runfolder.CONFIG).is_file():
+        raise FacebenchError("not a run folder (no config.json)", run_dir)
+    config = runfolder.read_json(run_dir / runfolder.CONFIG)
+    metrics = runfolder.read_json(run_dir / runfolder.METRICS) if (run_dir / runfolder.METRICS).exists() else {}
+    if metrics.get("status") != "ok":
+        raise FacebenchError(f"the run did not finish (status {metrics.get('status', 'missing')})", run_dir)
+    cls = get_method(config["method"])
+    data = PreparedDataset(Path(config["data"]))
+    if res not in data.resolutions:
+        raise FacebenchError(f"the prepared dataset has no {res} px images", data.root)
+    model_file = Path(config["checkpoint"]) if config.get("checkpoint") else run_dir / cls.model_file
+    model = cls.load(model_file, device=config.get("device", "auto"))
+    model_res = res if cls.native_res else int(config["train_res"])
+    summary, _ = _evaluate_model(model, cls, data, model_res, res, config.get("norm", "inter-ocular"),
+                                 run_dir, progress, write_examples=False)
+    metrics.setdefault("by_res", {})[str(res)] = summary
+    runfolder.write_json(run_dir / runfolder.METRICS, metrics)
+    return summary
+
+
+def _resolve_init(cfg: RunConfig, cls: type[Method], data_root: Path) -> Path | None:
+    """``--init``: a model file, a run folder, ``none``, or ``auto`` = the same method's finished
+    run at the next lower resolution on the same data, looked up in ``cfg.out``."""
+    if not cls.native_res or cfg.init == "none":
+        return None
+    if cfg.init != "auto":
+        p = Path(cfg.init)
+        p = p / cls.model_file if p.is_dir() else p
+        if not p.is_file():
+            raise FacebenchError("--init: no model file there", cfg.init)
+        return p
+    best: tuple[int, Path] | None = None
+    for config_path in Path(cfg.out).glob(f"*/{runfolder.CONFIG}"):
+        try:
+            other = runfolder.read_json(config_path)
+            ok = runfolder.read_json(config_path.parent / runfolder.METRICS).get("status") == "ok"
+        except (OSError, ValueError):
+            continue
+        model_file = config_path.parent / cls.model_file
+        if (ok and other.get("method") == cfg.method and other.get("preset") == cfg.preset
+                and Path(other.get("data", "")) == Path(data_root).resolve()
+                and int(other.get("train_res", 0)) < cfg.res and model_file.is_file()
+                and not other.get("checkpoint")):
+            if best is None or int(other["train_res"]) > best[0]:
+                best = (int(other["train_res"]), model_file)
+    return best[1] if best else None
+
+
+def _train_or_load(cfg: RunConfig, cls: type[Method], preset, data, model_res: int,
+                   init: Path | None, run_dir: Path) -> Method:
+    if cfg.checkpoint is not None:
+        return cls.load(Path(cfg.checkpoint), device=cfg.device)
+    model_file = run_dir / cls.model_file
+    if model_file.exists():  # trained already; an earlier prediction step was interrupted
+        return cls.load(model_file, device=cfg.device)
+    ctx = TrainContext(data_root=Path(data.root), res=model_res, preset=preset, run_dir=run_dir,
+                       device=cfg.device, epochs=cfg.epochs, init=init, resume=cfg.resume,
+                       seed=cfg.seed, workers=cfg.workers, progress=cfg.progress, options=dict(cfg.options))
+    model = cls.train(ctx)
+    model.save(model_file)
+    return model
+
+
+def _evaluate_model(model: Method, cls: type[Method], data, model_res: int, res: int, norm: str,
+                    run_dir: Path, progress: bool, write_examples: bool) -> tuple[dict, float]:
+    """Predict the test split at ``model_res``, map to ``res``, score, write predictions."""
+    from facebench import metrics as M
+
+    rows = data.split("test")
+    if len(rows) == 0:
+        raise FacebenchError("the prepared dataset has no test samples", data.root)
+    ids = list(rows["id"])
+    batch = 8 if model_res <= 1024 else 2
+    preds, seconds = [], 0.0
+    for start in tqdm(range(0, len(ids), batch), desc=f"predict {cls.name} @{model_res}", unit="batch",
+                      disable=not progress, leave=False):
+        chunk = ids[start:start + batch]
+        images = np.stack([data.load_image(i, model_res) for i in chunk])
+        t0 = time.perf_counter()
+        preds.append(np.asarray(model.predict(images), dtype=np.float64))
+        seconds += time.perf_counter() - t0
+    pred = np.concatenate(preds)
+    if model_res != res:
+        pred = geometry.rescale_points(pred, model_res, res)
+    gt = data.landmarks(rows, res)
+    if not np.isfinite(pred).all():
+        raise FacebenchError(f"{cls.name} predicted non-finite landmarks")
+    subsets = list(rows["subset"]) if "subset" in rows else None
+    summary = M.summarize(pred, gt, data.scheme, norm=norm, subsets=subsets, ids=ids)
+    norms = M.normaliser(gt, data.scheme, norm)
+    runfolder.merge_predictions(run_dir, runfolder.predictions_frame(ids, res, pred, gt, subsets, norms))
+    if write_examples and hasattr(model, "write_examples"):
+        k = min(4, len(ids))
+        images = np.stack([data.load_image(i, res) for i in ids[:k]])
+        model.write_examples(run_dir / runfolder.EXAMPLES, images, gt[:k], ids[:k])
+    return summary, seconds / max(1, len(ids))
+
+
+def _record_failure(run_dir: Path, err: BaseException) -> None:
+    status = "oom" if _is_oom(err) else "failed"
+    runfolder.write_json(run_dir / runfolder.METRICS, {"status": status, "error": _one_line(err)})
+
+
+def _is_oom(err: BaseException) -> bool:
+    import torch
+
+    return isinstance(err, (MemoryError, torch.OutOfMemoryError)) or "out of memory" in str(err).lower()
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{err.__class__.__name__}: {text[0] if text else ''}"[:300]

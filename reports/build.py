@@ -1,0 +1,97 @@
+"""``facebench report``: every table and figure the run folders allow, written to one folder.
+
+``OUT/tables/<key>.{md,csv,tex}``, ``OUT/figures/<key>.{png,pdf}`` and ``OUT/index.html``. Each
+file is written to a temporary name and renamed. Figures that the runs cannot support are listed
+in the report with the reason instead of failing it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")   # before anything imports pyplot: no display, deterministic rendering
+
+from tqdm import tqdm  # noqa: E402
+
+from facebench import __version__  # noqa: E402
+from facebench.runfolder import atomic_write_bytes  # noqa: E402
+from reports import example_figures, figure_sets  # noqa: E402
+from reports import html as H  # noqa: E402
+from reports import runs as R  # noqa: E402
+from reports import tables as T  # noqa: E402
+
+PNG_DPI = 130
+
+
+@dataclass
+class Report:
+    out_dir: Path
+    runs: list[R.Run]
+    tables: list[T.Table]
+    figures: list[figure_sets.FigureOut]
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool = False,
+                 progress: bool = True) -> Report:
+    """Read every run folder under ``runs_dir`` and write the report to ``out_dir``."""
+    runs = R.load_runs(runs_dir)
+    out_dir = Path(out_dir)
+    tables = [t for t in (T.nme_by_resolution(runs, with_paper), T.nme_by_subset(runs, "300w", with_paper),
+                          T.nme_by_subset(runs, "300vw", with_paper), T.ablation(runs),
+                          T.trained_vs_tested(runs)) if t is not None]
+    tables.append(T.runs_overview(runs))
+    report = Report(out_dir, runs, tables, [])
+    for t in tables:
+        for ext, render in (("md", T.to_markdown), ("csv", T.to_csv), ("tex", T.to_latex)):
+            report.files.append(_write(out_dir / "tables" / f"{t.key}.{ext}", render(t).encode("utf-8")))
+
+    builders = (figure_sets.figure6_pck, figure_sets.figure7_ablation, figure_sets.figure8_train_res,
+                figure_sets.figure9_error_image, example_figures.figure3_heatmaps,
+                example_figures.figure4_corrections)
+    embedded = []
+    for build in tqdm(builders, desc="figures", unit="fig", disable=not progress):
+        fig = build(runs)
+        report.figures.append(fig)
+        png, files = None, []
+        if fig.figure is not None:
+            png = _render(fig.figure, "png")
+            for ext, data in (("png", png), ("pdf", _render(fig.figure, "pdf"))):
+                report.files.append(_write(out_dir / "figures" / f"{fig.key}.{ext}", data))
+                files.append(f"figures/{fig.key}.{ext}")
+        else:
+            report.notes.append(f"{fig.title} not drawn: {fig.note}")
+        embedded.append((fig.key, fig.title, fig.caption, png, fig.note, files))
+
+    report.notes += [f"run {r.name} ({r.method} @ {R.res_label(r.res)}): {r.status_text()}"
+                     + (f" — {r.error}" if r.error else "") for r in runs if not r.ok]
+    counts = {s: sum(r.status == s for r in runs) for s in dict.fromkeys(r.status for r in runs)}
+    intro = [f"{len(runs)} run folders under {Path(runs_dir).resolve()} ("
+             + ", ".join(f"{n} {s}" for s, n in counts.items()) + ").",
+             "NME is the mean per-image error normalised by the inter-ocular (outer eye corner) distance "
+             "unless a run says otherwise; all numbers are percent. AUC@T and FR@T use the CED of "
+             "per-image NME up to T (see docs/report.md).",
+             f"Generated {_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')} by facebench "
+             f"{__version__}."]
+    page = H.render("facebench report", intro, tables, embedded, report.notes)
+    report.files.append(_write(out_dir / "index.html", page.encode("utf-8")))
+    return report
+
+
+def _render(fig, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    # Fixed metadata so the same runs give the same PDF bytes.
+    meta = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
+    fig.savefig(buf, format=fmt, dpi=PNG_DPI, metadata=meta)
+    return buf.getvalue()
+
+
+def _write(path: Path, data: bytes) -> Path:
+    atomic_write_bytes(path, data)
+    return path

@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+import torch
+
+from adc_model.regions import boxes_contain, from_region, jitter_box, region_boxes, region_indices, to_region
+from facebench.schemes import IBUG68, REGION_NAMES, STUDIO89
+
+
+@pytest.mark.parametrize("scheme", [IBUG68, STUDIO89])
+def test_region_indices_follow_region_names(scheme):
+    ids = region_indices(scheme)
+    assert len(ids) == 4 and ids[0] == scheme.regions[REGION_NAMES[0]]
+    assert sorted(i for r in ids for i in r) == list(scheme.regional)
+
+
+def test_box_is_the_square_around_the_points_with_margin():
+    pts = torch.tensor([[[10.0, 20.0], [30.0, 60.0]]])        # extent 20 x 40 -> side 40 * 1.5 = 60
+    box = region_boxes(pts, [(0, 1)], image_size=200, margin=0.25)
+    assert torch.allclose(box, torch.tensor([[[-10.0, 10.0, 50.0, 70.0]]]))
+    tiny = region_boxes(pts, [(0,)], image_size=200, margin=0.25, min_side=16.0)  # one point: min size
+    assert torch.allclose(tiny, torch.tensor([[[2.0, 12.0, 18.0, 28.0]]]))
+
+
+def test_boxes_stay_inside_the_image_even_for_points_outside():
+    g = torch.Generator().manual_seed(0)
+    pts = torch.rand(64, 68, 2, generator=g) * 300 - 100      # many points outside a 128 px image
+    boxes = region_boxes(pts * 0.3 + torch.rand(64, 1, 2, generator=g) * 160 - 20, region_indices(IBUG68), 128,
+                         margin=0.25, min_side=16.0, noise=0.2, generator=g)
+    small = (boxes[..., 2] - boxes[..., 0] <= 128) & (boxes[..., 3] - boxes[..., 1] <= 128)
+    assert small.float().mean() > 0.5
+    inside = (boxes[..., 0] >= -0.5) & (boxes[..., 1] >= -0.5) & (boxes[..., 2] <= 127.5 + 1e-4) & (boxes[..., 3] <= 127.5 + 1e-4)
+    assert inside[small].all()
+
+
+def test_training_noise_keeps_the_region_inside_its_box():
+    # Boxes built around the true points, with width / height noise: every point stays inside
+    # (the scale factor is bounded below by 1 / (1 + 2 margin)), while box sizes really vary.
+    g = torch.Generator().manual_seed(1)
+    pts = torch.rand(500, 11, 2, generator=g) * 40 + 300
+    clean = region_boxes(pts, [tuple(range(11))], 1024, margin=0.25)
+    noisy = region_boxes(pts, [tuple(range(11))], 1024, margin=0.25, noise=0.1, generator=g)
+    assert boxes_contain(pts, noisy[:, 0]).all()
+    ratio = (noisy[:, 0, 2:] - noisy[:, 0, :2]) / (clean[:, 0, 2:] - clean[:, 0, :2])
+    assert 0.08 < float(ratio.std()) < 0.12 and abs(float(ratio.mean()) - 1) < 0.02
+    assert not torch.allclose(ratio[:, 0], ratio[:, 1])        # width and height independently
+
+
+def test_jitter_is_differentiable_and_seeded():
+    box = torch.tensor([[0.0, 0.0, 10.0, 20.0]], requires_grad=True)
+    a = jitter_box(box, 0.1, 0.5, generator=torch.Generator().manual_seed(3))
+    b = jitter_box(box, 0.1, 0.5, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    a.sum().backward()
+    assert box.grad is not None and torch.isfinite(box.grad).all()
+
+
+def test_crop_uncrop_round_trip_within_1e4_px():
+    g = torch.Generator().manual_seed(2)
+    pts = torch.rand(3, 9, 2, generator=g) * 4000
+    boxes = torch.tensor([[100.5, 200.25, 1100.5, 1300.75], [-20.0, -20.0, 60.0, 60.0], [3000.0, 10.0, 4095.5, 900.0]])
+    back = from_region(to_region(pts, boxes, 256), boxes, 256)
+    assert (back - pts).abs().max() < 1e-4
+    # The crop's corner pixel centre is half a crop pixel inside the box.
+    corner = from_region(torch.zeros(3, 1, 2), boxes, 256)
+    assert torch.allclose(corner[:, 0], boxes[:, :2] + (boxes[:, 2:] - boxes[:, :2]) / 512)
+
+
+def test_boxes_contain():
+    pts = torch.tensor([[[1.0, 1.0]], [[5.0, 1.0]]])
+    boxes = torch.tensor([[0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 2.0, 2.0]])
+    assert boxes_contain(pts, boxes).tolist() == [True, False]
+    assert np.isclose(float(region_boxes(pts, [(0,)], 10)[0, 0, 0]), 1.0)

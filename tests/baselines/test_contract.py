@@ -1,0 +1,45 @@
+"""The method contract, for every method of the table (facebench.methods.METHOD_NAMES): train with
+the smoke preset on the tiny prepared dataset, predict a few test crops -> (B, N, 2) finite
+landmarks inside the image, and a save / load round trip that predicts identically.
+
+A method whose class does not exist yet fails here (no skip): that is the point of the test.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facebench.dataset import PreparedDataset
+from facebench.methods import METHOD_NAMES, TrainContext, get_method
+from facebench.presets import get_preset
+
+RES = 256  # tiny_prepared has 128 and 256; every method can be trained and run at 256
+
+
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_method_contract(name: str, tiny_prepared: Path, tmp_path: Path) -> None:
+    cls = get_method(name)
+    assert cls.name == name
+    preset = get_preset("smoke")
+    data = PreparedDataset(tiny_prepared)
+    model_res = RES if cls.native_res else preset.holistic_res
+
+    ctx = TrainContext(data_root=tiny_prepared, res=model_res, preset=preset, run_dir=tmp_path / "run",
+                       device="cpu", seed=0, progress=False)
+    model = cls.train(ctx)
+    assert model.scheme.name == data.scheme.name
+
+    ids = list(data.split("test")["id"][:3])
+    images = np.stack([data.load_image(i, model_res) for i in ids])  # (3, R, R, 3) uint8
+    pred = model.predict(images)
+    assert isinstance(pred, np.ndarray) and pred.shape == (3, data.scheme.num_points, 2)
+    assert np.issubdtype(pred.dtype, np.floating)
+    assert np.isfinite(pred).all()
+    assert (pred >= -0.5).all() and (pred <= model_res - 0.5).all()  # inside the image (geometry.py frame)
+    assert model.num_parameters() >= (0 if name == "dlib-ert" else 1)
+
+    path = tmp_path / cls.model_file
+    model.save(path)
+    loaded = cls.load(path, device="cpu")
+    assert np.array_equal(loaded.predict(images), pred)
