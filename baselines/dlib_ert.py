@@ -103,19 +103,21 @@ def ert_options(preset: str, overrides: dict[str, Any] | None = None) -> ERTOpti
     for key, value in (overrides or {}).items():
         if key not in types:
             raise FacebenchError(f"unknown dlib-ert option {key!r} (known: {', '.join(types)})")
-        kind = types[key]
-        if kind == "int":
-            if isinstance(value, bool) or not float(value).is_integer():
-                raise FacebenchError(f"dlib-ert option {key} must be an integer, got {value!r}")
-            value = int(value)
-        elif kind == "float":
-            if isinstance(value, str):
-                raise FacebenchError(f"dlib-ert option {key} must be a number, got {value!r}")
-            value = float(value)
-        else:
-            value = str(value)
-        changes[key] = value
+        changes[key] = _typed(key, value, types[key])
     return replace(base, **changes).validate()
+
+
+def _typed(key: str, value: Any, kind: str) -> Any:
+    """``value`` as the option's type (int / float / str), or a FacebenchError."""
+    if kind == "str":
+        return str(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise FacebenchError(f"dlib-ert option {key} must be a number, got {value!r}")
+    if kind == "int":
+        if not float(value).is_integer():
+            raise FacebenchError(f"dlib-ert option {key} must be an integer, got {value!r}")
+        return int(value)
+    return float(value)
 
 
 def _dlib_options(opts: ERTOptions, seed: int, verbose: bool) -> Any:

@@ -182,3 +182,43 @@ def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, marg
         summary = prepare_default(out=out, options=options, workers=workers, progress=not no_progress)
     for line in summary.lines():
         click.echo(line)
+
+
+@cli.command("score")
+@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True, help="Prepared dataset folder whose ground truth the predictions are scored against.")
+@click.option("--pred", "pred_dir", required=True, type=click.Path(path_type=Path), help="Folder of predictions, one .pts per image laid out like the original data (DIR/<rel_path>.pts, e.g. DIR/lfpw/testset/image_0001.pts), in original-image pixels and the data set's .pts convention (1-based for 300-W / 300-VW).")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "test"]), help="Which split's samples to score.")
+@click.option("--res", type=int, default=None, help="Measure errors in the prepared R x R crops (for pixel errors comparable with runs at R). Default: source-image pixels. NME is the same either way.")
+@click.option("--norm", type=click.Choice(["inter-ocular", "inter-pupil", "bbox", "bbox-diag"]), default="inter-ocular", show_default=True, help="NME normaliser (published 300-W / 300-VW numbers use inter-ocular, the outer eye corners).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (fractions, not percent) instead of the table.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write a run folder (method 'external') that `facebench report` shows like any trained method.")
+def score_cmd(data, pred_dir, split, res, norm, as_json, out):
+    """Score landmark predictions made by any tool against a prepared dataset's ground truth.
+
+    Every sample of the split needs its prediction file (missing ones are an error that names
+    them); .pts files that match no sample are listed as a warning and ignored."""
+    import json
+
+    from facebench.score import format_table, score_predictions
+
+    result = score_predictions(data, pred_dir, split=split, res=res, norm=norm, out=out, progress=not as_json)
+    if result.extra:
+        shown = ", ".join(result.extra[:10]) + (f", ... ({len(result.extra) - 10} more)" if len(result.extra) > 10 else "")
+        click.echo(f"warning: {len(result.extra)} prediction file(s) match no {split} sample and were ignored: {shown}", err=True)
+    click.echo(json.dumps(result.to_json(), allow_nan=False) if as_json else format_table(result))
+
+
+@cli.command("report")
+@click.argument("runs_dir", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for tables/, figures/ and index.html.")
+@click.option("--with-paper", is_flag=True, help="Add the paper's published numbers (Tables 2-4) to the tables, marked as reported and kept apart from measured rows.")
+def report_cmd(runs_dir, out, with_paper):
+    """Paper-style tables (.md/.csv/.tex), figures (.png/.pdf) and a self-contained index.html
+    from every run folder under RUNS_DIR (missing cells show '–', failed runs say why)."""
+    from reports.build import build_report
+
+    report = build_report(runs_dir, out, with_paper=with_paper)
+    click.echo(f"{len(report.runs)} runs, {len(report.tables)} tables, "
+               f"{sum(f.figure is not None for f in report.figures)} figures -> {out / 'index.html'}")
+    for note in report.notes:
+        click.echo(f"  note: {note}")

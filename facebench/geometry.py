@@ -174,3 +174,29 @@ def to_grid_sample(points: Array, box: Array) -> Array:
     outer pixel edges): the window's left / top edge is -1, its right / bottom edge is +1."""
     origin, extent = _origin_extent(box)
     return (points - origin) * (2.0 / extent) - 1.0
+
+
+def project_points(points: Array, K: Array, R: Array, t: Array) -> Array:
+    """Pinhole projection of world points (..., 3) -> image pixels (..., 2) in the facebench frame.
+
+    ``K`` (3, 3) intrinsics whose principal point ``(K[0, 2], K[1, 2])`` is given in this module's
+    pixel convention (pixel centres at integers); ``R`` (3, 3), ``t`` (3,) map world to camera
+    coordinates (x right, y down, z forward, OpenCV style): ``X_cam = R @ X_world + t``.
+    """
+    cam = points @ R.T + t
+    x = cam[..., 0] / cam[..., 2]
+    y = cam[..., 1] / cam[..., 2]
+    return _stack([K[0, 0] * x + K[0, 1] * y + K[0, 2], K[1, 1] * y + K[1, 2]], like=x)
+
+
+def rescale_intrinsics(K: np.ndarray, src: float, dst: float) -> np.ndarray:
+    """Intrinsics (3, 3) of the same camera after its ``src``-sided square image is resampled to
+    side ``dst``: focal lengths scale by ``dst / src`` and the principal point maps like any point
+    (:func:`rescale_points`)."""
+    K2 = np.array(K, dtype=np.float64, copy=True)
+    s = dst / src
+    K2[0, 0] *= s
+    K2[0, 1] *= s
+    K2[1, 1] *= s
+    K2[0:2, 2] = rescale_points(K2[0:2, 2], src, dst)
+    return K2

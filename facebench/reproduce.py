@@ -65,3 +65,117 @@ def plan(preset: Preset) -> list[PlannedRun]:
     for m in ABLATION_NATIVE:
         runs.append(PlannedRun(m, abl, (top,) if abl != top else ()))
     return runs
+
+
+# Seconds per training sample per epoch and per test image, measured on the 2-core CPU of
+# BENCHMARKS.md with the `cpu` preset (ADC-family at each R; holistic methods train at 256).
+# Used only for the estimate printed before starting; `smoke` and `paper` scale from it.
+_COST_CPU = {"train": {256: 0.05, 512: 0.06, 1024: 0.09, 2048: 0.2, 4096: 0.6}, "holistic": 0.05,
+             "dlib": 0.02, "predict": {256: 0.02, 512: 0.03, 1024: 0.06, 2048: 0.15, 4096: 0.5}}
+_PRESET_SCALE = {"smoke": 0.2, "cpu": 1.0, "paper": 60.0}
+
+
+def estimate_seconds(runs: list[PlannedRun], preset: Preset, n_train: int, n_test: int) -> float:
+    """A rough wall-clock estimate of the grid, from the cost table above."""
+    from facebench.methods import get_method
+
+    if preset.max_train_samples is not None:
+        n_train = min(n_train, preset.max_train_samples)
+    total = 0.0
+    for r in runs:
+        native = get_method(r.method).native_res
+        if r.method == "dlib-ert":
+            per = _COST_CPU["dlib"] * 20
+        elif native:
+            per = _COST_CPU["train"][_near(r.res)] * preset.epochs
+        else:
+            per = _COST_CPU["holistic"] * preset.epochs
+        total += per * n_train * _PRESET_SCALE.get(preset.name, 1.0)
+        for res in (r.res, *r.also_eval):
+            total += _COST_CPU["predict"][_near(res) if native else 256] * n_test
+    return total
+
+
+def _near(res: int) -> int:
+    return min(_COST_CPU["predict"], key=lambda k: abs(math.log2(k) - math.log2(res)))
+
+
+def smoke_capture():
+    """The tiny capture `reproduce --preset smoke` synthesizes when no data is given."""
+    from facebench.synth import SynthConfig
+
+    return SynthConfig(subjects=4, expressions=2, cameras=2, size=512, seed=0)
+
+
+def ensure_data(preset: Preset, data: Path | None, out: Path, workers: int | None) -> Path:
+    """A prepared dataset for the grid: ``data`` if it holds one; otherwise synthesize and prepare
+    one (``smoke``: a tiny capture inside OUT; other presets: the default capture of
+    ``facebench prepare`` at the preset's resolutions)."""
+    from facebench.prepare import MANIFEST, PrepareOptions, prepare, prepare_default
+    from facebench.synth import generate
+
+    target = Path(data) if data is not None else (out / "data" if preset.name == "smoke" else Path("data/default"))
+    if (target / MANIFEST).is_file():
+        return target
+    options = PrepareOptions(resolutions=tuple(preset.resolutions))
+    click.echo(f"preparing data into {target} ...", err=True)
+    if preset.name == "smoke":
+        capture = out / "capture"
+        generate(capture, smoke_capture(), workers=workers or 2, progress=False)
+        summary = prepare(target, studio=(capture,), options=options, workers=workers, progress=False)
+    else:
+        summary = prepare_default(target, options=options, workers=workers)
+    for line in summary.lines():
+        click.echo(line, err=True)
+    return target
+
+
+def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto",
+              workers: int | None = None, with_paper: bool = True) -> Path:
+    """Run the whole grid (skipping finished runs) and write the report; returns the report folder."""
+    from facebench.dataset import PreparedDataset
+    from facebench.errors import FacebenchError
+    from facebench.runner import RunConfig, evaluate, run
+    from reports.build import build_report
+
+    out = Path(out)
+    data_dir = ensure_data(preset, data, out, workers)
+    ds = PreparedDataset(data_dir)
+    missing = [r for r in preset.resolutions if r not in ds.resolutions]
+    if missing:
+        raise FacebenchError(f"the prepared dataset lacks resolutions {missing} that preset "
+                             f"{preset.name!r} needs; prepare it with --resolutions", data_dir)
+    runs = plan(preset)
+    n_train, n_test = len(ds.split("train")), len(ds.split("test"))
+    est = estimate_seconds(runs, preset, n_train, n_test)
+    click.echo(f"reproduce --preset {preset.name}: {len(runs)} runs on {n_train} train / {n_test} test "
+               f"images; estimated {est / 60:.0f} min on a 2-core CPU; peak memory about "
+               f"{_memory_estimate(preset)} (see BENCHMARKS.md)", err=True)
+    runs_dir = out / "runs"
+    t0 = time.perf_counter()
+    for i, planned in enumerate(runs, 1):
+        cfg = RunConfig(method=planned.method, res=planned.res, data=data_dir, preset=preset.name,
+                        name=planned.name, out=runs_dir, device=device, progress=False, resume=True)
+        click.echo(f"[{i}/{len(runs)}] {planned.name} ({(time.perf_counter() - t0) / 60:.1f} min so far)", err=True)
+        try:
+            run(cfg)
+            for res in planned.also_eval:
+                metrics = _read_metrics(runs_dir / planned.name)
+                if str(res) not in metrics.get("by_res", {}):
+                    evaluate(runs_dir / planned.name, res, progress=False)
+        except FacebenchError as err:  # recorded in the run folder; the grid goes on
+            click.echo(f"  failed: {err}", err=True)
+    report_dir = out / "report"
+    build_report(runs_dir, report_dir, with_paper=with_paper)
+    click.echo(f"done in {(time.perf_counter() - t0) / 60:.1f} min; report: {report_dir / 'index.html'}", err=True)
+    return report_dir
+
+
+def _read_metrics(run_dir: Path) -> dict:
+    from facebench.runfolder import METRICS, read_json
+
+    return read_json(run_dir / METRICS) if (run_dir / METRICS).exists() else {}
+
+
+def _memory_estimate(preset: Preset) -> str:
+    return {"smoke": "0.5 GiB", "cpu": "3 GiB", "paper": "a GPU with 11 GiB (the paper's 1080 Ti)"}.get(preset.name, "?")

@@ -151,16 +151,16 @@ def figure8_train_res(runs: list[R.Run]) -> FigureOut:
                    f"pixel error at {target}. Right: NME against the training resolution.")
     errors, max_px, notes = _pixel_errors(chosen, target)
     fig = Figure(figsize=(10, 4), layout="constrained")
-    trains = sorted({r.train_res or r.res for r in chosen})
+    trains = sorted({r.trained_at for r in chosen})
     shade = {t: F.colour("adc") if len(trains) == 1 else _viridis(k / (len(trains) - 1)) for k, t in enumerate(trains)}
-    curves = [F.Curve(f"{r.label}, trained {r.train_res or r.res}", *_pck(errors[r.name], max_px),
-                      shade[r.train_res or r.res], r.method == "adc-light")
+    curves = [F.Curve(f"{r.label}, trained {r.trained_at}", *_pck(errors[r.name], max_px),
+                      shade[r.trained_at], r.method == "adc-light")
               for r in chosen if r.name in errors]
     F.plot_pck(fig.add_subplot(1, 2, 1), curves, f"tested at {target} x {target}", "pixel error")
     series = []
     for label in R.row_labels(chosen):
-        mine = sorted((r for r in chosen if r.label == label), key=lambda r: r.train_res or r.res)
-        series.append((label, [r.train_res or r.res for r in mine],
+        mine = sorted((r for r in chosen if r.label == label), key=lambda r: r.trained_at)
+        series.append((label, [r.trained_at for r in mine],
                        [100.0 * r.by_res[target]["nme"] for r in mine], F.colour(mine[0].method)))
     F.plot_lines(fig.add_subplot(1, 2, 2), series, f"NME tested at {target}", "training resolution (px)", "NME (%)")
     out.figure, out.note = fig, "; ".join(notes)

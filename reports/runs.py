@@ -73,6 +73,11 @@ class Run:
         return None if value is None else int(value)
 
     @property
+    def trained_at(self) -> int:
+        """The resolution the model was trained at (``train_res``, else ``res``)."""
+        return self.train_res or self.res
+
+    @property
     def data(self) -> str:
         return str(self.config.get("data", ""))
 
@@ -259,5 +264,5 @@ def figure8_runs(runs: list[Run]) -> tuple[int | None, list[Run]]:
     chosen: dict[tuple[str, int], Run] = {}
     for r in sorted(pool, key=lambda r: str(r.config.get("created", ""))):
         if target in r.by_res:
-            chosen[(r.label, r.train_res or r.res)] = r
-    return target, sorted(chosen.values(), key=lambda r: (method_rank(r.method), r.train_res or r.res))
+            chosen[(r.label, r.trained_at)] = r
+    return target, sorted(chosen.values(), key=lambda r: (method_rank(r.method), r.trained_at))

@@ -16,7 +16,7 @@ import csv
 import html
 import io
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 
@@ -126,11 +126,11 @@ def trained_vs_tested(runs: list[R.Run]) -> Table | None:
     target, chosen = R.figure8_runs(runs)
     if target is None:
         return None
-    train = sorted({r.train_res or r.res for r in chosen})
+    train = sorted({r.trained_at for r in chosen})
     labels = R.row_labels(chosen)
     rows = []
     for label in labels:
-        by_train = {(r.train_res or r.res): r for r in chosen if r.label == label}
+        by_train = {r.trained_at: r for r in chosen if r.label == label}
         rows.append(Row(label, [_summary_value(by_train[t].by_res.get(target), "nme") if t in by_train else None
                                 for t in train]))
     return Table("fig8_trained_vs_tested", f"NME (%) tested at {target} px, by training resolution",
@@ -189,6 +189,8 @@ def _notes(runs: list[R.Run], dropped: list[R.Run]) -> list[str]:
     """Why cells are empty or what was left out."""
     notes = [f"{r.name}: {r.status_text()}" + (f" — {r.error}" if r.error else "") for r in runs if not r.ok]
     notes += [f"{r.name}: not shown, a newer run fills the same cell" for r in dropped]
+    notes += [f"{r.name}: NME normalised by {r.summary['norm']}, not inter-ocular" for r in runs
+              if r.ok and r.summary.get("norm", "inter-ocular") != "inter-ocular"]
     return notes
 
 
@@ -200,7 +202,8 @@ class _PaperRow:
 
 def _paper(filename: str) -> tuple[list[str], list[_PaperRow], list[str]]:
     """(value column names, rows, notes) of a published-numbers CSV shipped in reports/data."""
-    text = resources.files("reports").joinpath("data", filename).read_text(encoding="utf-8")
+    # Next to this file (package data), which also holds for an editable install.
+    text = (Path(__file__).parent / "data" / filename).read_text(encoding="utf-8")
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     cols = [c for c in frame.columns if c not in ("method", "source", "note")]
     rows = [_PaperRow(m, [v if v not in ("", "-") else None for v in vals])

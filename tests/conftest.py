@@ -1,7 +1,7 @@
 """Shared fixtures: tiny input layouts (studio capture, 300-W, 300-VW) drawn by the tests, and a
 tiny prepared dataset for every engineer's tests.
 
-- ``tiny_capture`` (session): a studio capture, 4 subjects x 2 expressions x 2 cameras, 320 px
+- ``tiny_capture`` (session): a studio capture, 4 subjects x 2 expressions x 2 cameras, 352 px
   images, 89 landmarks (0-based, tagged), ``capture.json`` naming studio89.
 - ``tiny_prepared`` (session): that capture prepared at (128, 256), test fraction 0.5, seed 0
   (2 train and 2 test subjects, 8 samples each). Read-only: copy it before changing anything.
@@ -99,7 +99,7 @@ def write_face(rng: np.random.Generator, image_path: Path, width: int, height: i
 
 
 def make_studio_capture(root: Path, subjects: int = 4, expressions: int = 2, cameras: int = 2,
-                        size: int = 320, n_points: int = 89, seed: int = 0, capture_json: bool = True,
+                        size: int = 352, n_points: int = 89, seed: int = 0, capture_json: bool = True,
                         ext: str = ".png") -> Path:
     """Write ``root/s<i>/e<j>/cam<k>{ext}`` + ``.pts`` (tagged 0-based) and capture.json."""
     import json

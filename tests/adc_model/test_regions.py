@@ -14,22 +14,22 @@ def test_region_indices_follow_region_names(scheme):
 
 
 def test_box_is_the_square_around_the_points_with_margin():
-    pts = torch.tensor([[[10.0, 20.0], [30.0, 60.0]]])        # extent 20 x 40 -> side 40 * 1.5 = 60
+    pts = torch.tensor([[[60.0, 70.0], [80.0, 110.0]]])       # extent 20 x 40 -> side 40 * 1.5 = 60
     box = region_boxes(pts, [(0, 1)], image_size=200, margin=0.25)
-    assert torch.allclose(box, torch.tensor([[[-10.0, 10.0, 50.0, 70.0]]]))
+    assert torch.allclose(box, torch.tensor([[[40.0, 60.0, 100.0, 120.0]]]))
     tiny = region_boxes(pts, [(0,)], image_size=200, margin=0.25, min_side=16.0)  # one point: min size
-    assert torch.allclose(tiny, torch.tensor([[[2.0, 12.0, 18.0, 28.0]]]))
+    assert torch.allclose(tiny, torch.tensor([[[52.0, 62.0, 68.0, 78.0]]]))
+    edge = region_boxes(pts - 60.0, [(0, 1)], image_size=200, margin=0.25)       # shifted, not shrunk
+    assert torch.allclose(edge, torch.tensor([[[-0.5, 0.0, 59.5, 60.0]]]))
 
 
 def test_boxes_stay_inside_the_image_even_for_points_outside():
+    # Faces of 30 px anywhere in and around a 128 px image: many raw boxes stick out.
     g = torch.Generator().manual_seed(0)
-    pts = torch.rand(64, 68, 2, generator=g) * 300 - 100      # many points outside a 128 px image
-    boxes = region_boxes(pts * 0.3 + torch.rand(64, 1, 2, generator=g) * 160 - 20, region_indices(IBUG68), 128,
-                         margin=0.25, min_side=16.0, noise=0.2, generator=g)
-    small = (boxes[..., 2] - boxes[..., 0] <= 128) & (boxes[..., 3] - boxes[..., 1] <= 128)
-    assert small.float().mean() > 0.5
-    inside = (boxes[..., 0] >= -0.5) & (boxes[..., 1] >= -0.5) & (boxes[..., 2] <= 127.5 + 1e-4) & (boxes[..., 3] <= 127.5 + 1e-4)
-    assert inside[small].all()
+    pts = torch.rand(256, 68, 2, generator=g) * 30 + torch.rand(256, 1, 2, generator=g) * 180 - 40
+    boxes = region_boxes(pts, region_indices(IBUG68), 128, margin=0.25, min_side=16.0, noise=0.2, generator=g)
+    assert ((pts.amin(dim=1) < 0) | (pts.amax(dim=1) > 127)).any(dim=-1).float().mean() > 0.3
+    assert (boxes[..., :2] >= -0.5).all() and (boxes[..., 2:] <= 127.5 + 1e-4).all()
 
 
 def test_training_noise_keeps_the_region_inside_its_box():
@@ -56,12 +56,13 @@ def test_jitter_is_differentiable_and_seeded():
 
 def test_crop_uncrop_round_trip_within_1e4_px():
     g = torch.Generator().manual_seed(2)
-    pts = torch.rand(3, 9, 2, generator=g) * 4000
-    boxes = torch.tensor([[100.5, 200.25, 1100.5, 1300.75], [-20.0, -20.0, 60.0, 60.0], [3000.0, 10.0, 4095.5, 900.0]])
+    pts = torch.rand(3, 9, 2, generator=g, dtype=torch.float64) * 4000
+    boxes = torch.tensor([[100.5, 200.25, 1100.5, 1300.75], [-20.0, -20.0, 60.0, 60.0], [3000.0, 10.0, 4095.5, 900.0]],
+                         dtype=torch.float64)
     back = from_region(to_region(pts, boxes, 256), boxes, 256)
     assert (back - pts).abs().max() < 1e-4
     # The crop's corner pixel centre is half a crop pixel inside the box.
-    corner = from_region(torch.zeros(3, 1, 2), boxes, 256)
+    corner = from_region(torch.zeros(3, 1, 2, dtype=torch.float64), boxes, 256)
     assert torch.allclose(corner[:, 0], boxes[:, :2] + (boxes[:, 2:] - boxes[:, :2]) / 512)
 
 

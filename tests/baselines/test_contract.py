@@ -17,6 +17,7 @@ from facebench.presets import get_preset
 RES = 256  # tiny_prepared has 128 and 256; every method can be trained and run at 256
 
 
+@pytest.mark.slow  # trains every method (smoke preset): ~3-30 s each on a shared 2-core CPU
 @pytest.mark.parametrize("name", METHOD_NAMES)
 def test_method_contract(name: str, tiny_prepared: Path, tmp_path: Path) -> None:
     cls = get_method(name)

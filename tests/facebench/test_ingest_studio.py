@@ -31,7 +31,7 @@ def test_tiny_capture_records(tiny_capture):
     assert got.kind == "studio" and got.scheme.name == "studio89" and len(got.records) == 16
     r = got.records[0]
     assert (r.id, r.subject, r.sequence, r.view, r.rel_path) == ("s00_e0_cam0", "s00", "e0", "cam0", "s00/e0/cam0")
-    assert (r.source, r.split, r.subset, r.frame, r.orig_w, r.orig_h) == ("studio", "", "", -1, 320, 320)
+    assert (r.source, r.split, r.subset, r.frame, r.orig_w, r.orig_h) == ("studio", "", "", -1, 352, 352)
     assert r.src_path.endswith("s00/e0/cam0.png") and r.landmarks.shape == (89, 2)
     np.testing.assert_array_equal(r.landmarks, read_pts(tiny_capture / "s00/e0/cam0.pts"))
     assert len({x.id for x in got.records}) == 16 and got.notes == []

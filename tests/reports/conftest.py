@@ -1,6 +1,7 @@
-"""Synthetic run folders for the report tests: a tiny real prepared studio dataset (drawn faces,
-made with ``facebench.prepare``), then run folders written with ``facebench.runfolder`` whose
-predictions are the ground truth plus seeded noise, scored with ``facebench.metrics.summarize``."""
+"""Synthetic run folders for the report tests, on the shared ``tiny_prepared`` studio dataset
+(tests/conftest.py: drawn faces prepared at 128 and 256): run folders written with
+``facebench.runfolder`` whose predictions are the ground truth plus seeded noise, scored with
+``facebench.metrics.summarize``, as the runner does."""
 
 from __future__ import annotations
 
@@ -11,66 +12,7 @@ import numpy as np
 import pytest
 
 from facebench import geometry, metrics as M, runfolder
-from facebench.prepare import PrepareOptions, prepare
-from facebench.pts import write_pts
 from facebench.schemes import IBUG68, STUDIO89, Scheme
-
-
-def _ellipse(cx, cy, rx, ry, a0, a1, n):
-    t = np.linspace(a0, a1, n)
-    return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], axis=1)
-
-
-def unit_face(scheme: Scheme) -> np.ndarray:
-    """(N, 2) landmarks of a frontal face in the unit square, iBUG order (+ studio detail points)."""
-    p = np.zeros((scheme.num_points, 2))
-    p[0:17] = _ellipse(0.5, 0.42, 0.36, 0.5, np.pi, 0.0, 17)          # jaw, through the chin
-    p[17:22] = _ellipse(0.33, 0.31, 0.12, 0.04, np.pi, 2 * np.pi, 5)   # brows
-    p[22:27] = _ellipse(0.67, 0.31, 0.12, 0.04, np.pi, 2 * np.pi, 5)
-    p[27:31] = np.stack([np.full(4, 0.5), np.linspace(0.38, 0.56, 4)], axis=1)
-    p[31:36] = np.stack([np.linspace(0.43, 0.57, 5), [0.60, 0.61, 0.62, 0.61, 0.60]], axis=1)
-    p[36:42] = [(0.26, 0.38), (0.30, 0.36), (0.36, 0.36), (0.40, 0.38), (0.36, 0.40), (0.30, 0.40)]
-    p[42:48] = [(0.60, 0.38), (0.64, 0.36), (0.70, 0.36), (0.74, 0.38), (0.70, 0.40), (0.64, 0.40)]
-    p[48:60] = _ellipse(0.5, 0.74, 0.15, 0.06, np.pi, 3 * np.pi, 13)[:12]
-    p[60:68] = _ellipse(0.5, 0.74, 0.10, 0.02, np.pi, 3 * np.pi, 9)[:8]
-    if scheme.num_points == 89:
-        p[68:73] = [(0.33, 0.38), (0.31, 0.38), (0.35, 0.38), (0.30, 0.34), (0.36, 0.34)]
-        p[73:78] = [(0.67, 0.38), (0.65, 0.38), (0.69, 0.38), (0.64, 0.34), (0.70, 0.34)]
-        p[78:83] = [(0.46, 0.60), (0.54, 0.60), (0.42, 0.58), (0.58, 0.58), (0.5, 0.605)]
-        p[83:89] = [(0.47, 0.66), (0.53, 0.66), (0.5, 0.665), (0.33, 0.74), (0.67, 0.74), (0.5, 0.86)]
-    return p
-
-
-def draw_face(side: int, points: np.ndarray, seed: int) -> np.ndarray:
-    """(side, side, 3) uint8 RGB picture of a face with those landmarks (pixels of that image)."""
-    rng = np.random.default_rng(seed)
-    img = np.full((side, side, 3), (70, 90, 120), np.uint8)
-    img = (img + rng.integers(0, 12, img.shape)).astype(np.uint8)
-    lo, hi = points.min(axis=0), points.max(axis=0)
-    centre = (int((lo[0] + hi[0]) / 2), int(lo[1] + 0.42 * (hi[1] - lo[1])))
-    axes = (int((hi[0] - lo[0]) / 2) + 3, int(0.62 * (hi[1] - lo[1])))
-    cv2.ellipse(img, centre, axes, 0, 0, 360, (224, 180, 150), -1)
-    for group, colour in ((range(36, 42), (250, 250, 250)), (range(42, 48), (250, 250, 250)),
-                          (range(48, 60), (170, 60, 70)), (range(17, 22), (90, 60, 40)), (range(22, 27), (90, 60, 40))):
-        cv2.fillPoly(img, [np.round(points[list(group)]).astype(np.int32)], colour)
-    for c in (points[36:42].mean(axis=0), points[42:48].mean(axis=0)):
-        cv2.circle(img, tuple(int(v) for v in c), max(2, side // 60), (60, 40, 30), -1)
-    cv2.polylines(img, [np.round(points[27:36]).astype(np.int32)], False, (150, 100, 80), 2)
-    return img
-
-
-def make_capture(root: Path, scheme: Scheme = STUDIO89, side: int = 320, subjects: int = 2) -> Path:
-    """A studio capture (``<subject>/<expression>/<camera>.png`` + 0-based tagged ``.pts``)."""
-    face = unit_face(scheme)
-    for s in range(subjects):
-        for c in range(2):
-            rng = np.random.default_rng(10 * s + c)
-            pts = face * side * 0.6 + side * 0.2 + rng.normal(0, side * 0.004, face.shape)
-            folder = root / f"s{s:02d}" / "neutral"
-            folder.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(folder / f"cam{c}.png"), cv2.cvtColor(draw_face(side, pts, s * 2 + c), cv2.COLOR_RGB2BGR))
-            write_pts(folder / f"cam{c}.pts", pts)
-    return root
 
 
 def write_run(runs: Path, name: str, method: str, res: int, data: Path | str, pred: np.ndarray | None,
@@ -153,58 +95,44 @@ def write_examples(run_dir: Path, ds, rows, res: int, crop: int = 48, heat: int 
 # ---- fixtures ------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def studio_data(tmp_path_factory) -> Path:
-    """A real prepared studio89 dataset: 2 subjects x 2 cameras at 320 px, prepared at 256 and 512."""
-    capture = make_capture(tmp_path_factory.mktemp("capture"))
-    out = tmp_path_factory.mktemp("prepared") / "data"
-    prepare(out, studio=(capture,), options=PrepareOptions(resolutions=(256, 512)), workers=1, progress=False)
-    return out
-
-
-def _faces(scheme: Scheme, count: int, side: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return np.stack([unit_face(scheme) * side * 0.6 + side * 0.2 + rng.normal(0, side * 0.01, (scheme.num_points, 2))
-                     for _ in range(count)])
-
-
-@pytest.fixture(scope="session")
-def runs_dir(tmp_path_factory, studio_data) -> Path:
-    """Every kind of run folder the report meets: a studio grid at 256 / 512 (with a failed OOM run,
+def runs_dir(tmp_path_factory, tiny_prepared) -> Path:
+    """Every kind of run folder the report meets: a studio grid at 128 / 256 (with a failed OOM run,
     an unfinished run, a superseded duplicate, ablations, an external scored run, an ADC run tested
     at a higher resolution and one with examples.npz), plus 300-W and 300-VW runs."""
     from facebench.dataset import PreparedDataset
 
     runs = tmp_path_factory.mktemp("runs")
-    ds = PreparedDataset(studio_data)
+    ds = PreparedDataset(tiny_prepared)
     rows = ds.split("test")
     ids = list(rows["id"])
-    gt = {r: ds.landmarks(rows, r) for r in (256, 512)}
+    gt = {r: ds.landmarks(rows, r) for r in (128, 256)}
     sigma = {"dlib-ert": 3.0, "hg2": 2.0, "cpm6": 2.4, "adc-cpm": 1.6, "adc-stack2": 0.9, "adc": 1.2}
     for seed, (method, s) in enumerate(sigma.items()):
-        for r in (256, 512):
-            if method in ("cpm6", "adc-cpm", "adc-stack2") and r == 256:
+        for r in (128, 256):
+            if method in ("cpm6", "adc-cpm", "adc-stack2") and r == 128:
                 continue
-            f = s * r / 256 if method not in ("adc", "adc-stack2") else s * (0.8 if r == 512 else 1.0) * r / 256
+            f = s * r / 128 if method not in ("adc", "adc-stack2") else s * (0.8 if r == 256 else 1.0) * r / 128
             extra = None
-            if method == "adc" and r == 256:   # the paper's Figure 8 protocol: also tested at 512
-                extra = {512: (noisy(gt[512], 2.0 * s, 99), gt[512])}
-            write_run(runs, f"{method}-{r}", method, r, studio_data, noisy(gt[r], f, seed * 10 + r), gt[r],
-                      STUDIO89, ids=ids, train_res=256 if method in ("dlib-ert", "hg2", "cpm6") else r,
+            if method == "adc" and r == 128:   # the paper's Figure 8 protocol: also tested at 256
+                extra = {256: (noisy(gt[256], 2.0 * s, 99), gt[256])}
+            write_run(runs, f"{method}-{r}", method, r, tiny_prepared, noisy(gt[r], f, seed * 10 + r), gt[r],
+                      STUDIO89, ids=ids, train_res=128 if method in ("dlib-ert", "hg2", "cpm6") else r,
                       extra_res=extra)
-    write_examples(runs / "adc-512", ds, rows, 512)
-    write_run(runs, "hg2-512-old", "hg2", 512, studio_data, noisy(gt[512], 9.0, 5), gt[512], STUDIO89, ids=ids,
-              train_res=256, created="2025-06-01T00:00:00+00:00")
-    write_run(runs, "adc-light-512", "adc-light", 512, studio_data, None, None, STUDIO89, status="oom",
+    write_examples(runs / "adc-256", ds, rows.iloc[:2], 256)
+    write_run(runs, "hg2-256-old", "hg2", 256, tiny_prepared, noisy(gt[256], 9.0, 5), gt[256], STUDIO89, ids=ids,
+              train_res=128, created="2025-06-01T00:00:00+00:00")
+    write_run(runs, "adc-light-256", "adc-light", 256, tiny_prepared, None, None, STUDIO89, status="oom",
               error="OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB")
-    write_run(runs, "fan4-512", "fan4", 512, studio_data, None, None, STUDIO89, status="incomplete", train_res=256)
-    write_run(runs, "my-detector", "external", 512, studio_data, noisy(gt[512], 2.5, 77), gt[512], STUDIO89, ids=ids)
+    write_run(runs, "fan4-256", "fan4", 256, tiny_prepared, None, None, STUDIO89, status="incomplete", train_res=128)
+    write_run(runs, "my-detector", "external", 256, tiny_prepared, noisy(gt[256], 2.5, 77), gt[256], STUDIO89, ids=ids)
 
-    w_gt = _faces(IBUG68, 6, 200.0, 1)
+    faces = ds.landmarks(ds.manifest, 256)[:, :IBUG68.num_points]       # 68-point ground truth
+    w_gt = faces[:6]
     w_sub = ["common"] * 4 + ["challenging"] * 2
     for seed, (method, s) in enumerate((("hg2", 2.5), ("adc", 1.5))):
         write_run(runs / "300w", f"{method}-256", method, 256, "/nonexistent/300w", noisy(w_gt, s, 40 + seed), w_gt,
                   IBUG68, ids=[f"300w_{i}" for i in range(6)], subsets=w_sub)
-    v_gt = _faces(IBUG68, 6, 200.0, 2)
+    v_gt = faces[-6:]
     write_run(runs / "300vw", "adc-256", "adc", 256, "/nonexistent/300vw", noisy(v_gt, 1.5, 60), v_gt, IBUG68,
               ids=[f"300vw_{i}" for i in range(6)], subsets=["cat1", "cat1", "cat2", "cat2", "cat3", "cat3"])
     return runs

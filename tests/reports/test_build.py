@@ -15,6 +15,7 @@ def report(runs_dir, tmp_path_factory):
     return build_report(runs_dir, tmp_path_factory.mktemp("report") / "out", with_paper=True, progress=False)
 
 
+@pytest.mark.slow
 def test_every_table_and_figure_file_is_written_and_non_empty(report):
     out = report.out_dir
     for key in TABLES:
@@ -29,6 +30,7 @@ def test_every_table_and_figure_file_is_written_and_non_empty(report):
     assert not list(out.rglob(".*tmp*")), "a temporary file was left behind"
 
 
+@pytest.mark.slow
 def test_index_html_is_self_contained_and_shows_everything(report):
     page = (report.out_dir / "index.html").read_text()
     for key in TABLES:
@@ -44,20 +46,43 @@ def test_index_html_is_self_contained_and_shows_everything(report):
     assert 'class="reported"' in page and "Reported in Chandran et al. 2020" in page
 
 
-def test_report_without_the_example_dataset_skips_figure9_with_a_note(runs_dir, tmp_path):
+def small_runs(runs_dir, tmp_path, rels=("hg2-256", "adc-256"), data=None):
+    """A copy of a few studio runs without examples.npz (fewer figures: faster), optionally
+    pointed at another dataset."""
     import json
     import shutil
 
     runs = tmp_path / "runs"
-    shutil.copytree(runs_dir, runs)
-    for cfg in runs.rglob("config.json"):
-        config = json.loads(cfg.read_text())
-        config["data"] = str(tmp_path / "gone")
-        cfg.write_text(json.dumps(config))
-    rep = build_report(runs, tmp_path / "out", progress=False)
+    for rel in rels:
+        shutil.copytree(runs_dir / rel, runs / rel, ignore=shutil.ignore_patterns("examples.npz"))
+        if data is not None:
+            cfg = runs / rel / "config.json"
+            cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "data": str(data)}))
+    return runs
+
+
+def test_report_without_the_example_dataset_skips_figure9_with_a_note(runs_dir, tmp_path):
+    rep = build_report(small_runs(runs_dir, tmp_path, data=tmp_path / "gone"), tmp_path / "out", progress=False)
+    assert [f.key for f in rep.figures if f.figure is not None] == ["fig6_pck", "fig8_trained_vs_tested"]
     fig9 = next(f for f in rep.figures if f.key == "fig9_error_image")
     assert fig9.figure is None and "unavailable" in fig9.note
     assert not (tmp_path / "out" / "figures" / "fig9_error_image.png").exists()
+    assert (tmp_path / "out" / "figures" / "fig6_pck.png").is_file()
     page = (tmp_path / "out" / "index.html").read_text()
     assert "Not drawn: skipped: the test image" in page
+    assert "Not drawn: no ablation runs" in page
     assert "Reported in Chandran" not in page                      # no --with-paper
+    assert [t.key for t in rep.tables] == ["table4_nme_by_resolution", "fig8_trained_vs_tested", "runs"]
+
+
+def test_cli_report(runs_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from facebench.cli import cli
+
+    runs = small_runs(runs_dir, tmp_path, rels=("hg2-256",))
+    ok = CliRunner().invoke(cli, ["report", str(runs), "--out", str(tmp_path / "rep"), "--with-paper"])
+    assert ok.exit_code == 0, ok.output
+    assert "1 runs" in ok.stdout and (tmp_path / "rep" / "index.html").is_file()
+    bad = CliRunner().invoke(cli, ["report", str(tmp_path / "missing"), "--out", str(tmp_path / "rep2")])
+    assert bad.exit_code == 2 and "runs folder not found" in bad.stderr and "Traceback" not in bad.output

@@ -1,0 +1,121 @@
+"""Measure the baselines on this machine: parameter counts per preset, inference time per 256 px
+image, and dlib-ert's training time and time per face. Prints markdown tables (the numbers in
+``docs/bench/baselines.md`` come from here)::
+
+    python -m baselines.measure [--data PREPARED] [--points 89] [--repeats 5]
+
+Neural timings use untrained (Glorot) weights, which cost the same as trained ones, random uint8
+images and ``Method.predict`` (uint8 -> float, forward, argmax decoding); each figure is the
+median of ``repeats`` timed calls after one warm-up call. dlib figures need ``--data`` (a prepared
+dataset): the cpu-preset ERT is trained on its train split and timed on its test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from baselines.cnn67 import CNN67
+from baselines.cpm import CPM6
+from baselines.holistic import HolisticConfig, HolisticHeatmapMethod
+from baselines.hourglass import FAN4, HG2
+from facebench.presets import PRESETS, get_preset
+from facebench.schemes import scheme_for_count
+
+HOLISTIC: tuple[type[HolisticHeatmapMethod], ...] = (HG2, FAN4, CPM6, CNN67)
+
+
+def build(cls: type[HolisticHeatmapMethod], preset: str, num_points: int) -> HolisticHeatmapMethod:
+    """An untrained method of ``preset``'s size (the size ``train`` would build)."""
+    p = get_preset(preset)
+    cfg = HolisticConfig(cls.name, scheme_for_count(num_points).name, num_points, p.width, p.depth, cls.stages,
+                         p.holistic_res)
+    torch.manual_seed(0)
+    return cls(cfg, cls.build_trunk(cfg), device="cpu")
+
+
+def seconds_per_image(predict, images: np.ndarray, repeats: int) -> float:
+    """Median over ``repeats`` calls of ``predict(images)`` time, divided by the batch size."""
+    predict(images)  # warm-up: oneDNN builds its kernels on the first call of each shape
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        predict(images)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) / len(images)
+
+
+def neural_table(num_points: int, repeats: int, batch: int) -> list[str]:
+    rows = ["| method | preset | parameters | s / image (batch 1) | s / image (batch %d) |" % batch,
+            "|---|---|---:|---:|---:|"]
+    rng = np.random.default_rng(0)
+    for cls in HOLISTIC:
+        for preset in PRESETS:
+            model = build(cls, preset, num_points)
+            size = model.cfg.input_size
+            one = rng.integers(0, 256, (1, size, size, 3), dtype=np.uint8)
+            many = rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8)
+            reps = max(1, repeats // 2) if preset == "paper" else repeats
+            t1 = seconds_per_image(model.predict, one, reps)
+            tb = seconds_per_image(model.predict, many, reps) if preset != "paper" else float("nan")
+            rows.append(f"| {cls.name} | {preset} | {model.num_parameters():,} | {t1:.4f} | "
+                        + ("-" if np.isnan(tb) else f"{tb:.4f}") + " |")
+            print(rows[-1], flush=True)
+    return rows
+
+
+def dlib_table(data_root: Path, presets: tuple[str, ...], repeats: int) -> list[str]:
+    from baselines.dlib_ert import DlibERT, ert_options
+    from facebench.dataset import PreparedDataset
+    from facebench.methods import TrainContext
+
+    data = PreparedDataset(data_root)
+    test = data.split("test")
+    images = np.stack([data.load_image(i, 256) for i in test["id"]])
+    gt = data.landmarks(test, 256)
+    rows = ["| preset | options | train images | train s | s / face | mean error px @256 | model file MB |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    for preset in presets:
+        with tempfile.TemporaryDirectory() as tmp:
+            ctx = TrainContext(data_root=data.root, res=256, preset=get_preset(preset), run_dir=Path(tmp), progress=False)
+            t0 = time.perf_counter()
+            model = DlibERT.train(ctx)
+            train_s = time.perf_counter() - t0
+            model.save(Path(tmp) / "model.dat")
+            size_mb = os.path.getsize(Path(tmp) / "model.dat") / 1e6
+        per_face = seconds_per_image(model.predict, images, repeats)
+        err = float(np.linalg.norm(model.predict(images) - gt, axis=-1).mean())
+        o = ert_options(preset)
+        opts = (f"cascade {o.cascade_depth}, depth {o.tree_depth}, trees {o.num_trees_per_cascade_level}, "
+                f"oversampling {o.oversampling_amount}, pool {o.feature_pool_size}, threads {o.num_threads}")
+        rows.append(f"| {preset} | {opts} | {model.meta['train_samples']} | {train_s:.1f} | {per_face:.5f} | "
+                    f"{err:.2f} | {size_mb:.1f} |")
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=None, help="prepared dataset for the dlib figures")
+    parser.add_argument("--dlib-presets", default="smoke,cpu", help="comma-separated presets to train dlib with")
+    parser.add_argument("--points", type=int, default=89, help="landmarks per face (89 studio, 68 iBUG)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--skip-neural", action="store_true")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
+    if not args.skip_neural:
+        print("\n".join(neural_table(args.points, args.repeats, args.batch)))
+    if args.data is not None:
+        print("\n".join(dlib_table(args.data, tuple(args.dlib_presets.split(",")), args.repeats)))
+
+
+if __name__ == "__main__":
+    main()

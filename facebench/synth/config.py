@@ -1,0 +1,58 @@
+"""The synthesizer's configuration and the per-image random streams derived from it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from facebench.errors import FacebenchError
+from facebench.synth.expressions import EXPRESSIONS
+
+IMAGE_FORMATS = ("png", "jpg")
+MIN_SIZE = 64
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    subjects: int = 12
+    expressions: int = 24          # the first K of the 24 named expressions (neutral first)
+    cameras: int = 8
+    size: int = 4096               # square image side in px
+    seed: int = 0
+    annotator_noise: float = 0.0   # std of Gaussian noise added to landmarks, in px at `size`
+    image_format: str = "png"      # png | jpg
+
+    def __post_init__(self) -> None:
+        checks = (
+            (self.subjects >= 1, f"subjects must be at least 1, got {self.subjects}"),
+            (1 <= self.expressions <= len(EXPRESSIONS),
+             f"expressions must be in 1..{len(EXPRESSIONS)}, got {self.expressions}"),
+            (1 <= self.cameras <= 64, f"cameras must be in 1..64, got {self.cameras}"),
+            (self.size >= MIN_SIZE, f"size must be at least {MIN_SIZE} px, got {self.size}"),
+            (self.seed >= 0, f"seed must be non-negative, got {self.seed}"),
+            (np.isfinite(self.annotator_noise) and self.annotator_noise >= 0,
+             f"annotator_noise must be a non-negative number of px, got {self.annotator_noise}"),
+            (self.image_format in IMAGE_FORMATS,
+             f"image_format must be one of {', '.join(IMAGE_FORMATS)}, got {self.image_format!r}"),
+        )
+        for ok, message in checks:
+            if not ok:
+                raise FacebenchError(message)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def rng_for(seed: int, *keys: int) -> np.random.Generator:
+    """An independent random stream for (seed, *keys): the same keys give the same stream in any
+    process and in any order, so workers and re-runs agree."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), *[int(k) for k in keys]]))
+
+
+# Stream tags, so that subject, image and landmark noise never share random numbers.
+STREAM_SUBJECT = 1
+STREAM_IMAGE = 2
+STREAM_ANNOTATOR = 3
+STREAM_RIG = 4
+STREAM_TEXTURE = 5

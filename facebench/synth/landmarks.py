@@ -1,0 +1,181 @@
+"""The 89 studio landmarks (scheme ``studio89``) of a posed face seen by one camera.
+
+Most points are fixed surface points: a (u, v) position on a named curve (a lid margin at a
+chord fraction, a vermilion border at a fraction of the mouth width, ...), read off the posed
+mesh with the renderer's own triangles and projected exactly (no rounding). Three kinds depend
+on the view:
+
+- jaw (0-16): along a path that crosses the jaw line (or the cheek's outline towards the ear) the
+  point where the surface turns away from the camera, i.e. the occluding contour the annotator
+  sees against the background or the neck; where the path never turns away (a low camera looking
+  up under the jaw) the most grazing point, the visible jaw edge;
+- pupils (68, 73): the centre of the pupil on the eyeball;
+- iris edges (69, 70, 74, 75): the limbus points at the projected pupil's image row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facebench.synth import mouth
+from facebench.synth.eyes import SIDES, crease_points, iris_rim, margin_points
+from facebench.synth.face import FaceModel, Pose, mesh_point
+from facebench.synth.relief import NASION_V, ala, mentolabial_v, nose_tip_v, nostril, subnasale_v
+from facebench.synth.rig import Camera
+
+JAW_SAMPLES = 96
+
+
+def surface_uv(model: FaceModel, pose: Pose) -> dict[int, np.ndarray]:
+    """(u, v) of every landmark that is a fixed surface point for this expression."""
+    s = model.subject
+    e = pose.expression
+    pts: dict[int, np.ndarray] = {}
+    # Brows 17-21 (image-left, outer -> inner) and 22-26 (inner -> outer): the upper edge.
+    from facebench.synth.brows import brow_landmarks_uv
+    for k, uv in enumerate(brow_landmarks_uv(s, -1)):
+        pts[17 + k] = uv
+    for k, uv in enumerate(brow_landmarks_uv(s, 1)[::-1]):
+        pts[22 + k] = uv
+    # Nose bridge 27-30 (nasion -> tip) and base 31-35 (left alar base -> subnasale -> right).
+    vt, vsn = nose_tip_v(s), subnasale_v(s)
+    for k in range(4):
+        pts[27 + k] = np.array([0.0, NASION_V + (vt - NASION_V) * k / 3.0])
+    au, av, ru, rv = ala(s)
+    nu, nv, nru, nrv = nostril(s)
+    base_pts = [(-(au + 0.55 * ru), av - 0.7 * rv), (-nu, nv - nrv), (0.0, vsn), (nu, nv - nrv), (au + 0.55 * ru, av - 0.7 * rv)]
+    for k, p in enumerate(base_pts):
+        pts[31 + k] = np.array(p)
+    # Eyes 36-47.
+    for side, first in ((-1, 36), (1, 42)):
+        eye = model.eyes[0 if side < 0 else 1]
+        up, lo = model.openness(e, side)
+        f = eye.frame
+        third = np.array([1 / 3, 2 / 3])
+        upper = margin_points(f, third, True, up, lo)      # s = 1/3 (inner), 2/3 (outer)
+        lower = margin_points(f, third, False, up, lo)
+        corners = margin_points(f, np.array([0.0, 1.0]), True, up, lo)
+        crease = crease_points(f, third)
+        if side < 0:   # 36 outer, 37 upper-outer, 38 upper-inner, 39 inner, 40 lower-inner, 41 lower-outer
+            order = [corners[1], upper[1], upper[0], corners[0], lower[0], lower[1]]
+            pts[71], pts[72] = crease[1], crease[0]
+        else:          # 42 inner, 43 upper-inner, 44 upper-outer, 45 outer, 46 lower-outer, 47 lower-inner
+            order = [corners[0], upper[0], upper[1], corners[1], lower[1], lower[0]]
+            pts[76], pts[77] = crease[0], crease[1]
+        for k, p in enumerate(order):
+            pts[first + k] = p
+    # Outer lips 48-59 and inner lips 60-67.
+    w, my = s.mouth_width, s.mouth_y
+    top, bot = my + mouth.BAND, my - mouth.BAND
+    ub = lambda x: np.array([x * w, mouth.upper_border(s, np.array([x * w]))[0]])   # noqa: E731
+    lb = lambda x: np.array([x * w, mouth.lower_border(s, np.array([x * w]))[0]])   # noqa: E731
+    pk = mouth.BOW_PEAK
+    outer = [np.array([-w, my]), ub(-0.58), ub(-pk), ub(0.0), ub(pk), ub(0.58), np.array([w, my]),
+             lb(0.62), lb(0.3), lb(0.0), lb(-0.3), lb(-0.62)]
+    for k, p in enumerate(outer):
+        pts[48 + k] = p
+    wi = mouth.interior_halfwidth(s)
+    inner = [np.array([-wi, my]), np.array([-0.45 * w, top]), np.array([0.0, top]), np.array([0.45 * w, top]),
+             np.array([wi, my]), np.array([0.45 * w, bot]), np.array([0.0, bot]), np.array([-0.45 * w, bot])]
+    for k, p in enumerate(inner):
+        pts[60 + k] = p
+    # Nose details 78-82.
+    pts[78], pts[79] = np.array([-nu, nv]), np.array([nu, nv])
+    pts[80] = np.array([-(au + 0.97 * ru), av + 0.15 * rv])
+    pts[81] = np.array([au + 0.97 * ru, av + 0.15 * rv])
+    pts[82] = np.array([0.0, vsn + 0.5 * (vt - vsn) - 0.8])
+    # Philtrum 83-85, commissures 86-87, mentolabial fold 88.
+    mid = lambda x: 0.5 * (vsn + mouth.upper_border(s, np.array([x]))[0])   # noqa: E731
+    ridge = 4.0 + 0.8 * 0.5
+    pts[83], pts[84] = np.array([-ridge, mid(-ridge)]), np.array([ridge, mid(ridge)])
+    pts[85] = np.array([0.0, mid(0.0)])
+    pts[86], pts[87] = np.array([-(w + 2.5), my - 0.8]), np.array([w + 2.5, my - 0.8])
+    pts[88] = np.array([0.0, mentolabial_v(s)])
+    return pts
+
+
+def jaw_paths(model: FaceModel) -> np.ndarray:
+    """(17, JAW_SAMPLES, 2) parameter paths, each crossing the face outline from inside to outside.
+
+    Anchors run along the outline from the image-left ear (0) round the chin (8) to the image-right
+    ear (16): up the cheek side the paths are horizontal, round the jaw they point down and out.
+    """
+    s = model.subject
+    chin_v = s.chin_y + 4.0
+    # Outline anchors in (u, v): a smooth curve through cheek, jaw angle and chin.
+    ctrl_u = np.array([-112.0, -106.0, -95.0, -78.0, -55.0, -28.0, 0.0])
+    ctrl_v = np.array([-8.0, -28.0, -50.0, -68.0, chin_v + 8.0, chin_v + 1.5, chin_v])
+    ctrl_v[3] = 0.55 * ctrl_v[2] + 0.45 * ctrl_v[4]
+    ctrl_u = np.concatenate([ctrl_u, -ctrl_u[-2::-1]])
+    ctrl_v = np.concatenate([ctrl_v, ctrl_v[-2::-1]])
+    seg = np.hypot(np.diff(ctrl_u), np.diff(ctrl_v))
+    arc = np.concatenate([[0], np.cumsum(seg)])
+    at = np.linspace(0, arc[-1], 17)
+    au, av = np.interp(at, arc, ctrl_u), np.interp(at, arc, ctrl_v)
+    eps = 1.0
+    tu = np.interp(at + eps, arc, ctrl_u) - np.interp(at - eps, arc, ctrl_u)
+    tv = np.interp(at + eps, arc, ctrl_v) - np.interp(at - eps, arc, ctrl_v)
+    out_dir = np.stack([-tv, tu], -1)           # outward: left of the travel direction (clockwise)
+    out_dir /= np.linalg.norm(out_dir, axis=-1, keepdims=True)
+    out_dir[:, 1] = np.where(np.abs(au) > 90, 0.0, out_dir[:, 1])   # cheek side: horizontal paths
+    out_dir /= np.linalg.norm(out_dir, axis=-1, keepdims=True)
+    reach = np.where(np.abs(au) > 90, 40.0, 30.0)
+    start = np.stack([au, av], -1) - out_dir * 18.0
+    steps = np.linspace(0.0, 1.0, JAW_SAMPLES)[None, :, None] * (18.0 + reach)[:, None, None]
+    return start[:, None, :] + steps * out_dir[:, None, :]
+
+
+def jaw_points(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
+    """(17, 3) head-frame points of the jaw outline seen from ``camera``."""
+    paths = jaw_paths(model)
+    flat = paths.reshape(-1, 2)
+    p = mesh_point(pose.points, model.grid, flat).reshape(paths.shape[:2] + (3,))
+    n = mesh_point(pose.normals, model.grid, flat).reshape(paths.shape[:2] + (3,))
+    n /= np.linalg.norm(n, axis=-1, keepdims=True)
+    view = camera.centre - p
+    g = (n * view).sum(-1) / np.linalg.norm(view, axis=-1)   # > 0 facing the camera
+    out = np.empty((17, 3))
+    for k in range(17):
+        gk = g[k]
+        cross = np.flatnonzero((gk[:-1] > 0) & (gk[1:] <= 0))
+        if len(cross):
+            i = cross[0]
+            a = gk[i] / (gk[i] - gk[i + 1])
+            uv = paths[k, i] + a * (paths[k, i + 1] - paths[k, i])
+        else:
+            uv = paths[k, int(np.argmin(np.where(gk > 0, gk, np.inf)))]
+        out[k] = mesh_point(pose.points, model.grid, uv[None])[0]
+    return out
+
+
+def landmarks_3d(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
+    """(89, 3) head-frame landmark positions for this pose and view."""
+    out = np.full((89, 3), np.nan)
+    uv = surface_uv(model, pose)
+    ids = sorted(uv)
+    out[ids] = mesh_point(pose.points, model.grid, np.stack([uv[i] for i in ids]))
+    out[0:17] = jaw_points(model, pose, camera)
+    for eye, pupil in zip(model.eyes, (68, 73)):
+        out[pupil] = eye.centre + 12.0 * eye.gaze
+    return out
+
+
+def project_landmarks(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
+    """(89, 2) exact sub-pixel landmarks in ``camera``'s image."""
+    pts3 = landmarks_3d(model, pose, camera)
+    xy = camera.project(pts3)
+    s = model.subject
+    for eye, (pupil, left, right) in zip(model.eyes, ((68, 69, 70), (73, 74, 75))):
+        rim = camera.project(iris_rim(eye.centre, eye.gaze, s.iris_radius))
+        xy[left], xy[right] = _row_crossings(rim, xy[pupil, 1])
+    return xy
+
+
+def _row_crossings(curve: np.ndarray, y: float) -> tuple[np.ndarray, np.ndarray]:
+    """Leftmost and rightmost points where a closed image curve (n, 2) crosses row ``y``."""
+    a, b = curve, np.roll(curve, -1, axis=0)
+    hit = (a[:, 1] - y) * (b[:, 1] - y) <= 0
+    hit &= a[:, 1] != b[:, 1]
+    t = (y - a[hit, 1]) / (b[hit, 1] - a[hit, 1])
+    xs = a[hit, 0] + t * (b[hit, 0] - a[hit, 0])
+    return np.array([xs.min(), y]), np.array([xs.max(), y])

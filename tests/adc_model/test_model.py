@@ -1,0 +1,91 @@
+import pytest
+import torch
+
+from adc_model.blocks import count_parameters
+from adc_model.loss import adc_loss
+from adc_model.model import ADCConfig, ADCNet, make_proxy, normalise_image
+from facebench.schemes import IBUG68
+
+from conftest import synthetic_samples
+
+
+def _net(**kw) -> ADCNet:
+    torch.manual_seed(0)
+    return ADCNet(ADCConfig(scheme="ibug68", width=8, depth=1, crop=16, proxy=64, **kw))
+
+
+def _batch(res=128):
+    items = synthetic_samples(2, res, seed=1, proxy=64)
+    return {k: torch.stack([it[k] for it in items]) for k in ("image", "landmarks", "proxy", "proxy_landmarks")}
+
+
+def test_forward_shapes_and_refined_replaces_only_regional_points():
+    net, b = _net().eval(), _batch()
+    with torch.no_grad():
+        out = net(normalise_image(b["proxy"]), b["image"])
+    assert out.global_heatmaps.shape == (2, 68, 16, 16)
+    assert torch.allclose(out.global_heatmaps.sum(dim=(-2, -1)), torch.ones(2, 68))
+    assert out.coarse.shape == out.refined.shape == (2, 68, 2) and out.boxes.shape == (2, 4, 4)
+    assert [c.shape for c in out.crops] == [(2, 3, 16, 16)] * 4
+    assert [h.shape[1] for h in out.regional_heatmaps] == [len(IBUG68.regions[r]) for r in ("eye_left", "eye_right", "nose", "mouth")]
+    jaw = list(IBUG68.global_only)
+    assert torch.equal(out.refined[:, jaw], out.coarse[:, jaw])
+    assert not torch.allclose(out.refined[:, list(IBUG68.regional)], out.coarse[:, list(IBUG68.regional)])
+    assert (out.boxes[..., :2] >= -0.5).all() and (out.boxes[..., 2:] <= 127.5 + 1e-4).all()
+    # Regional points lie inside their boxes: they are soft-argmaxes over the crop.
+    for r, ids in enumerate(net.regions):
+        p = out.refined[:, list(ids)]
+        assert (p >= out.boxes[:, r, None, :2]).all() and (p <= out.boxes[:, r, None, 2:]).all()
+
+
+def test_regional_loss_reaches_the_global_trunk_through_the_boxes():
+    net, b = _net().train(), _batch()
+    out = net(normalise_image(b["proxy"]), b["image"])
+    ids = list(IBUG68.regional)
+    ((out.refined[:, ids] - b["landmarks"][:, ids]) ** 2).sum().backward()
+    head = net.global_trunk.heads[0].weight.grad
+    assert head is not None and head.abs().sum() > 0
+    assert net.regional["mouth"].heads[0].weight.grad.abs().sum() > 0
+
+
+def test_training_noise_only_in_train_mode():
+    net, b = _net(), _batch()
+    proxy = normalise_image(b["proxy"])
+    net.eval()
+    with torch.no_grad():
+        a, c = net(proxy, b["image"]).boxes, net(proxy, b["image"]).boxes
+    assert torch.equal(a, c)
+    net.train()
+    with torch.no_grad():
+        torch.manual_seed(1)
+        d = net(proxy, b["image"]).boxes
+    assert not torch.allclose(a, d)
+
+
+def test_stack2_has_two_supervised_regional_stages_and_the_full_image_stays_uint8():
+    net, b = _net(regional_stages=2).eval(), _batch()
+    image = b["image"]
+    with torch.no_grad():
+        out = net(normalise_image(b["proxy"]), image)
+    assert len(out.refined_stages) == 2 and torch.equal(out.refined_stages[-1], out.refined)
+    assert image.dtype == torch.uint8
+    loss, terms = adc_loss(out, b["proxy_landmarks"], b["landmarks"], 128, net.regional_ids, proxy=64)
+    assert torch.isfinite(loss) and set(terms) == {"global", "regional"}
+
+
+def test_light_variant_has_fewer_weights_and_config_is_checked():
+    regular = ADCNet(ADCConfig(scheme="studio89", width=64, depth=2, crop=64))
+    light = ADCNet(ADCConfig(scheme="studio89", width=64, depth=2, crop=64, light=True))
+    assert count_parameters(light) < 0.6 * count_parameters(regular)
+    with pytest.raises(ValueError):
+        ADCConfig(scheme="ibug68", width=8, depth=1, crop=30)
+    with pytest.raises(ValueError):
+        ADCConfig(scheme="ibug68", width=8, depth=1, crop=32, trunk="resnet")
+
+
+def test_make_proxy_is_area_averaging():
+    image = torch.zeros(1, 3, 8, 8, dtype=torch.uint8)
+    image[..., :4, :4] = 255
+    proxy = make_proxy(image, 2)
+    assert torch.equal(proxy[0, 0], torch.tensor([[255.0, 0.0], [0.0, 0.0]]))
+    assert torch.allclose(normalise_image(torch.tensor([0, 255], dtype=torch.uint8)), torch.tensor([-0.5, 0.5]))
