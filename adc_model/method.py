@@ -103,7 +103,7 @@ class ADC(Method):
                               regional_stages=cls.regional_stages, **model_args)
         except (TypeError, ValueError) as err:
             raise FacebenchError(f"invalid {cls.name} configuration: {err}") from None
-        return ADCRunConfig(model=model, res=res, preset=preset.name, epochs=epochs or preset.epochs,
+        return ADCRunConfig(model=model, res=res, preset=preset.name, epochs=preset.epochs if epochs is None else epochs,
                             batch_size=preset.batch_for(res), lr=preset.lr, lr_drop_epoch=preset.lr_drop_epoch,
                             lr_after=preset.lr_after, regional_units=units,
                             max_train_samples=preset.max_train_samples)

@@ -13,6 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 from facebench import geometry
 
@@ -65,7 +66,9 @@ def roi_crop(image: Tensor, boxes: Tensor, size: int, max_subsamples: int = 8) -
     the box it covers (RoIAlign), with ``k = subsamples_for(box side, size)``: the k*size sample
     positions are the pixel centres of the box resampled to ``k*size``, i.e. ``geometry.from_crop``
     of that grid. Samples outside the image replicate its border (as ``facebench prepare`` pads).
-    Only the integer pixel window under each box is converted to float.
+    Only the integer pixel window under each box is converted to float, one box at a time, and
+    when gradients are needed the sampling is recomputed in backward (activation checkpointing)
+    instead of keeping the float window and the sample grid alive.
     """
     if image.dim() != 3 or boxes.dim() != 2 or boxes.shape[-1] != 4:
         raise ValueError(f"expected image (C, H, W) and boxes (K, 4), got {tuple(image.shape)}, {tuple(boxes.shape)}")
@@ -77,16 +80,29 @@ def roi_crop(image: Tensor, boxes: Tensor, size: int, max_subsamples: int = 8) -
         fixed = box.detach()
         k = subsamples_for(float((fixed[2:] - fixed[:2]).max()), size, max_subsamples)
         r0, r1, c0, c1 = _window(fixed, height, width)
-        window = image[:, r0:r1, c0:c1].to(dtype)  # (C, h, w): the only float copy of the pixels
+        window = image[:, r0:r1, c0:c1]  # a view: no copy of the pixels yet
         window_box = torch.tensor([c0 - 0.5, r0 - 0.5, c1 - 0.5, r1 - 0.5], dtype=dtype, device=image.device)
-        fine = size * k
-        centres = torch.arange(fine, dtype=dtype, device=image.device)
-        grid = torch.stack(torch.meshgrid(centres, centres, indexing="xy"), dim=-1).reshape(-1, 2)  # (fine², 2) (x, y)
-        points = geometry.from_crop(grid, box, fine)                 # (fine², 2) image px
-        norm = geometry.to_grid_sample(points, window_box).reshape(1, fine, fine, 2)
-        sampled = F.grid_sample(window[None], norm, mode="bilinear", padding_mode="border", align_corners=False)
-        crops.append(F.avg_pool2d(sampled, k) if k > 1 else sampled)  # (1, C, size, size)
+        if torch.is_grad_enabled() and (box.requires_grad or window.requires_grad):
+            # Recomputed in backward: autograd keeps only the window view and the box, not the float
+            # window and the (size * k)^2 sample grid (~50 MB per region of a 4K image).
+            crop = checkpoint(_sample_box, window, box, window_box, size, k, use_reentrant=False)
+        else:
+            crop = _sample_box(window, box, window_box, size, k)
+        crops.append(crop)
     return torch.cat(crops).to(boxes.device)
+
+
+def _sample_box(window: Tensor, box: Tensor, window_box: Tensor, size: int, k: int) -> Tensor:
+    """RoIAlign of one box (4,) from a pixel window (C, h, w) whose outer edges are ``window_box``
+    (image px): the mean of k x k bilinear samples per output pixel -> (1, C, size, size)."""
+    dtype = box.dtype
+    fine = size * k
+    centres = torch.arange(fine, dtype=dtype, device=window.device)
+    grid = torch.stack(torch.meshgrid(centres, centres, indexing="xy"), dim=-1).reshape(-1, 2)  # (fine², 2) (x, y)
+    points = geometry.from_crop(grid, box, fine)                       # (fine², 2) image px
+    norm = geometry.to_grid_sample(points, window_box).reshape(1, fine, fine, 2)
+    sampled = F.grid_sample(window.to(dtype)[None], norm, mode="bilinear", padding_mode="border", align_corners=False)
+    return F.avg_pool2d(sampled, k) if k > 1 else sampled             # (1, C, size, size)
 
 
 def roi_crop_batch(images: Tensor, boxes: Tensor, size: int, max_subsamples: int = 8) -> Tensor:

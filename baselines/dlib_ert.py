@@ -97,7 +97,9 @@ PRESET_OPTIONS: dict[str, ERTOptions] = {
 
 def ert_options(preset: str, overrides: dict[str, Any] | None = None) -> ERTOptions:
     """The preset's options with ``overrides`` (keys = dlib's option names, or ``box``) applied."""
-    base = PRESET_OPTIONS.get(preset, PRESET_OPTIONS["cpu"])
+    if preset not in PRESET_OPTIONS:
+        raise FacebenchError(f"dlib-ert has no options for preset {preset!r} (known: {', '.join(PRESET_OPTIONS)})")
+    base = PRESET_OPTIONS[preset]
     types = {f.name: f.type for f in fields(ERTOptions)}
     changes: dict[str, Any] = {}
     for key, value in (overrides or {}).items():

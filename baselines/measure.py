@@ -53,8 +53,11 @@ def seconds_per_image(predict, images: np.ndarray, repeats: int) -> float:
 
 
 def neural_table(num_points: int, repeats: int, batch: int) -> list[str]:
+    """Parameters and predict time per 256 image of every holistic method at every preset (printed
+    row by row as measured; also returned)."""
     rows = ["| method | preset | parameters | s / image (batch 1) | s / image (batch %d) |" % batch,
             "|---|---|---:|---:|---:|"]
+    print("\n".join(rows), flush=True)
     rng = np.random.default_rng(0)
     for cls in HOLISTIC:
         for preset in PRESETS:
@@ -72,6 +75,8 @@ def neural_table(num_points: int, repeats: int, batch: int) -> list[str]:
 
 
 def dlib_table(data_root: Path, presets: tuple[str, ...], repeats: int) -> list[str]:
+    """dlib-ert trained at each preset on ``data_root``'s train split: training time, time per face and
+    mean point error on its test split at 256 (printed row by row; also returned)."""
     from baselines.dlib_ert import DlibERT, ert_options
     from facebench.dataset import PreparedDataset
     from facebench.methods import TrainContext
@@ -82,6 +87,7 @@ def dlib_table(data_root: Path, presets: tuple[str, ...], repeats: int) -> list[
     gt = data.landmarks(test, 256)
     rows = ["| preset | options | train images | train s | s / face | mean error px @256 | model file MB |",
             "|---|---|---:|---:|---:|---:|---:|"]
+    print("\n".join(rows), flush=True)
     for preset in presets:
         with tempfile.TemporaryDirectory() as tmp:
             ctx = TrainContext(data_root=data.root, res=256, preset=get_preset(preset), run_dir=Path(tmp), progress=False)
@@ -112,9 +118,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
     if not args.skip_neural:
-        print("\n".join(neural_table(args.points, args.repeats, args.batch)))
+        neural_table(args.points, args.repeats, args.batch)
     if args.data is not None:
-        print("\n".join(dlib_table(args.data, tuple(args.dlib_presets.split(",")), args.repeats)))
+        print()
+        dlib_table(args.data, tuple(args.dlib_presets.split(",")), args.repeats)
 
 
 if __name__ == "__main__":

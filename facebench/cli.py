@@ -139,7 +139,7 @@ def _print_metrics(title: str, m: dict) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the studio subject split.")
 @click.option("--margin", type=float, default=0.25, show_default=True, help="Crop margin: fraction of the landmark box's longer side added on each side.")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: CPU count).")
-@click.option("--vw-stride", type=int, default=5, show_default=True, help="Keep every Nth annotated 300-VW frame (1: all frames, the official protocol).")
+@click.option("--vw-stride", type=int, default=5, show_default=True, help="Keep every Nth annotated 300-VW frame: neighbouring frames are near-duplicates, so 5 keeps the variety at a fifth of the cost (1: all frames, the official protocol).")
 @click.option("--upsample", type=click.Choice(["flag", "skip"]), default="flag", show_default=True, help="Crops smaller than R: write them enlarged and count them (flag), or leave them out at that R (skip).")
 @click.option("--scheme", type=click.Choice(["ibug68", "studio89"]), default=None, help="Landmark scheme of the dataset (default: the inputs'; ibug68 keeps the first 68 points of studio89 captures).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
@@ -222,3 +222,81 @@ def report_cmd(runs_dir, out, with_paper):
                f"{sum(f.figure is not None for f in report.figures)} figures -> {out / 'index.html'}")
     for note in report.notes:
         click.echo(f"  note: {note}")
+
+
+@cli.command("synth")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--subjects", type=click.IntRange(min=1), default=12, show_default=True, help="Number of subjects (each its own 3-D face).")
+@click.option("--expressions", type=click.IntRange(1, 24), default=24, show_default=True, help="The first K of the 24 named expressions (neutral first).")
+@click.option("--cameras", type=click.IntRange(1, 64), default=8, show_default=True, help="Cameras on the rig's arc (yaw -30..30 deg, pitch -11..6 deg).")
+@click.option("--size", type=click.IntRange(min=64), default=4096, show_default=True, help="Square image side in px.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Same seed -> byte-identical files.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--annotator-noise", "annotator_noise", type=click.FloatRange(min=0.0), default=0.0, show_default=True, metavar="PX", help="Std of Gaussian noise added to the landmarks, px at --size.")
+@click.option("--format", "image_format", type=click.Choice(["png", "jpg"]), default="png", show_default=True, help="png (lossless, ~13 MB at 4096) or jpg (quality 95, ~1-2 MB).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def synth_cmd(out, subjects, expressions, cameras, size, seed, workers, annotator_noise, image_format, quiet):
+    """Synthesize a multi-view studio capture into OUT: OUT/<subject>/<expression>/<camera>.png
+    with a sibling .pts (studio89, 89 points, 0-based, exact sub-pixel projections) and
+    OUT/capture.json (scheme, calibrated rig, expressions, subject parameters, seed, size).
+
+    Each subject is a procedural 3-D head; each expression deforms it; each camera is a calibrated
+    perspective view under studio lighting. Existing images are kept, so an interrupted run
+    resumes. See docs/landmarks.md for the 89 points."""
+    from facebench.synth import SynthConfig, generate
+
+    cfg = SynthConfig(subjects=subjects, expressions=expressions, cameras=cameras, size=size, seed=seed,
+                      annotator_noise=annotator_noise, image_format=image_format)
+    summary = generate(out, cfg, workers=workers, progress=not quiet)
+    click.echo(f"{summary['written']} images written, {summary['kept']} kept, {summary['images']} in {out} "
+               f"({summary['seconds']:.1f} s)")
+
+
+@cli.command("predict")
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--run", "run_dir", required=True, type=click.Path(path_type=Path), help="Run folder whose model predicts (written by `facebench run`).")
+@click.option("--box", default=None, metavar="X1,Y1,X2,Y2", help="The face's landmark box in image pixels (brows to chin, jaw side to side), for every image, instead of dlib's face detector.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder for the outputs (default: next to each image).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+def predict_cmd(images, run_dir, box, out, device):
+    """Landmarks for IMAGES (photos of any size, 4K included) with RUN's model: writes
+    <stem>.pts (0-based, facebench tag) and <stem>.landmarks.png (overlay) per image.
+
+    \b
+    The face is found by dlib's frontal face detector (or --box), cropped as
+    `facebench prepare` crops (the landmark box squared plus the run's dataset
+    margin), resampled to the run's resolution, and the points are mapped back
+    into the photo."""
+    from facebench.predict import parse_box, predict_images
+
+    results = predict_images(list(images), run_dir, out=out, box=parse_box(box) if box else None, device=device)
+    for r in results:
+        source = "detected face" if r.detected else "--box"
+        click.echo(f"{r.image}: {len(r.points)} points ({source}, crop {r.crop_box[2] - r.crop_box[0]:.0f} px) "
+                   f"-> {r.pts_path}, {r.overlay_path.name}")
+
+
+@cli.group("bench")
+def bench_group() -> None:
+    """Benchmarks: peak training memory (memory), ..."""
+
+
+@bench_group.command("memory")
+@click.option("--method", "-m", "methods", required=True, multiple=True, help="Method to measure (repeatable or comma-separated): adc, adc-light, adc-cpm, adc-cnn67, adc-stack2, hg2, fan4, cpm6, cnn67.")
+@click.option("--res", "resolutions", required=True, callback=lambda ctx, p, v: _int_list(v), help="Comma-separated input sides R, e.g. 256,512,1024,2048,4096.")
+@click.option("--batch", "batches", default="1", show_default=True, callback=lambda ctx, p, v: _int_list(v), help="Comma-separated batch sizes.")
+@click.option("--preset", "-p", type=click.Choice(["smoke", "cpu", "paper"]), default="paper", show_default=True, help="Model sizes (width, depth, crop size per R).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--budget", type=click.FloatRange(0.01, 1.0), default=0.5, show_default=True, help="Skip (and project) a measurement whose extrapolated peak exceeds this fraction of the memory available.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results instead of a table.")
+def bench_memory_cmd(methods, resolutions, batches, preset, device, budget, as_json):
+    """Peak memory of one training step (forward, backward, optimiser step), one fresh process per
+    measurement: CUDA peak allocation on a GPU, peak resident memory on a CPU. Results: method,
+    res, batch, peak_mib and status (ok, oom, failed, or projected: not run, extrapolated)."""
+    import json
+
+    from facebench.bench import bench_memory, memory_rows_markdown
+
+    names = tuple(n.strip() for m in methods for n in m.split(",") if n.strip())
+    rows = bench_memory(names, resolutions, batches, preset=preset, device=device, budget=budget, progress=not as_json)
+    click.echo(json.dumps(rows, allow_nan=False) if as_json else memory_rows_markdown(rows))

@@ -200,3 +200,16 @@ def rescale_intrinsics(K: np.ndarray, src: float, dst: float) -> np.ndarray:
     K2[1, 1] *= s
     K2[0:2, 2] = rescale_points(K2[0:2, 2], src, dst)
     return K2
+
+
+def calibrated_box(box: Array, offset: tuple[float, float], scale: float) -> Array:
+    """The square box (..., 4) whose centre is ``box``'s centre moved by ``offset`` (dx, dy) times
+    ``box``'s side and whose side is ``scale`` times that side (the side is the longer of width and
+    height). E.g. a face detector's rectangle -> the landmark box it was calibrated to predict."""
+    cx = (box[..., 0] + box[..., 2]) * 0.5
+    cy = (box[..., 1] + box[..., 3]) * 0.5
+    w = box[..., 2] - box[..., 0]
+    h = box[..., 3] - box[..., 1]
+    side = np.maximum(w, h) if isinstance(box, np.ndarray) else w.maximum(h)
+    cx, cy, half = cx + offset[0] * side, cy + offset[1] * side, side * (scale * 0.5)
+    return _stack([cx - half, cy - half, cx + half, cy + half], like=box)

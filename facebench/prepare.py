@@ -55,11 +55,14 @@ from facebench.ingest import Ingested, ingest_300vw, ingest_300w, ingest_studio
 from facebench.pyramid import TMP_SUFFIX, CropJob, SourceTask, init_worker, png_size, run_task
 from facebench.runfolder import write_json, write_parquet
 from facebench.schemes import Scheme, get_scheme
+from facebench.synth import SynthConfig
 
 DEFAULT_RESOLUTIONS: tuple[int, ...] = (256, 512, 1024, 2048, 4096)
 PROXY_RES = 256
 DEFAULT_OUT = Path("data/default")
 DEFAULT_SYNTH_DIR = Path("data/synth-default")
+# the capture `facebench prepare` synthesizes when given no input (sized for a few minutes on 2 cores)
+DEFAULT_SYNTH = SynthConfig(subjects=8, expressions=8, cameras=4, size=4096, seed=0)
 MANIFEST = "manifest.parquet"
 DATASET_JSON = "dataset.json"
 PLAN = ".prepare-plan.parquet"
@@ -110,6 +113,7 @@ class PrepareSummary:
     out: Path
     counts: dict[str, int]
     resolutions: tuple[int, ...]
+    upsample: str                     # flag | skip
     upsampled: dict[int, int]
     skipped: dict[int, int]
     written: int                      # images written by this call
@@ -123,10 +127,10 @@ class PrepareSummary:
         out = [f"prepared {c['total']} samples (train {c['train']}, test {c['test']}; subjects "
                f"train {c['subjects_train']}, test {c['subjects_test']}) into {self.out}",
                f"images: {self.written} written, {self.reused} already there; {self.seconds:.1f} s"]
-        for res in self.resolutions:
-            if self.upsampled.get(res) or self.skipped.get(res):
-                out.append(f"  {res}: {self.upsampled[res]} crop(s) smaller than {res} upsampled "
-                           f"(flagged), {self.skipped[res]} skipped")
+        skip = self.upsample == "skip"
+        counts = self.skipped if skip else self.upsampled
+        out.append(f"crops smaller than R, {'skipped (not written)' if skip else 'upsampled (flagged)'}: "
+                   + ", ".join(f"{r}: {counts[r]}" for r in self.resolutions))
         return out + self.notes
 
 
@@ -152,7 +156,7 @@ def prepare(out: str | Path, studio: Sequence[str | Path] = (), w300: str | Path
     os.replace(out / PLAN, out / MANIFEST)   # last: a folder with a manifest is finished
     resolutions = options.all_resolutions
     return PrepareSummary(
-        out=out, counts=info["counts"], resolutions=resolutions,
+        out=out, counts=info["counts"], resolutions=resolutions, upsample=options.upsample,
         upsampled={r: info["upsampled"][str(r)] for r in resolutions},
         skipped={r: info["skipped"][str(r)] for r in resolutions},
         written=written, reused=reused, seconds=time.perf_counter() - start, notes=notes)
@@ -164,7 +168,7 @@ def prepare_default(out: str | Path = DEFAULT_OUT, synth_dir: str | Path = DEFAU
     """No input given: synthesize :data:`DEFAULT_SYNTH` into ``synth_dir`` and prepare it."""
     from facebench.synth import generate
 
-    generate(Path(synth_dir), DEFAULT_SYNTH, workers=workers or os.cpu_count() or 1)
+    generate(Path(synth_dir), DEFAULT_SYNTH, workers=workers or os.cpu_count() or 1, progress=progress)
     return prepare(out, studio=(synth_dir,), options=options, workers=workers, progress=progress)
 
 
@@ -262,8 +266,11 @@ def write_images(out: Path, plan: pd.DataFrame, options: PrepareOptions, workers
                  progress: bool) -> tuple[int, int]:
     """Write every missing image of ``plan``; returns (written, already present)."""
     resolutions = options.all_resolutions
-    for res in resolutions:
-        (out / IMAGES / str(res)).mkdir(parents=True, exist_ok=True)
+    try:
+        for res in resolutions:
+            (out / IMAGES / str(res)).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise FacebenchError(f"cannot create the output folder ({err.strerror})", out) from None
     for tmp in (out / IMAGES).glob(f"*/.*{TMP_SUFFIX}"):   # left by a killed prepare
         tmp.unlink(missing_ok=True)
     previous = _read_plan(out)

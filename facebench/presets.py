@@ -51,12 +51,14 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         batch_size=MappingProxyType({r: 4 for r in _RES}),
         crop_size=MappingProxyType({r: 32 for r in _RES}),
         width=8, depth=2, max_train_samples=8,
+        extra=MappingProxyType({"adc_regional_units": "proxy"}),   # see adc_model/loss.py
     ),
     "cpu": Preset(
         name="cpu", resolutions=(256, 512, 1024), epochs=12, lr=1e-3, lr_drop_epoch=9, lr_after=1e-4,
         batch_size=MappingProxyType({256: 8, 512: 8, 1024: 8, 2048: 4, 4096: 4}),
         crop_size=MappingProxyType({256: 64, 512: 64, 1024: 64, 2048: 96, 4096: 128}),
         width=32, depth=3,
+        extra=MappingProxyType({"adc_regional_units": "proxy"}),   # see adc_model/loss.py
     ),
     "paper": Preset(
         name="paper", resolutions=_RES, epochs=60, lr=1e-4, lr_drop_epoch=30, lr_after=1e-5,

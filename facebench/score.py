@@ -25,7 +25,6 @@ are reported by name (``ScoreResult.extra``) and otherwise ignored.
 from __future__ import annotations
 
 import datetime as _dt
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,11 +92,12 @@ def score_predictions(data: str | Path, pred_dir: str | Path, *, split: str = "t
     bases = _pts_bases(ds, rows)
     for i, name in enumerate(tqdm(wanted, desc="read predictions", unit="file", disable=not progress)):
         pred[i] = read_pts(pred_dir / name, base=bases[i], num_points=n)
-    gt = np.stack([np.asarray(v, dtype=np.float64).reshape(n, 2) for v in rows["landmarks"]])
-    if res is not None:
+    if res is None:
+        gt = np.stack([np.asarray(v, dtype=np.float64).reshape(n, 2) for v in rows["landmarks"]])
+    else:
         boxes = np.stack([np.asarray(b, dtype=np.float64) for b in rows["box"]])   # (B, 4)
-        pred = geometry.to_crop(pred, boxes, res)
-        gt = geometry.to_crop(gt, boxes, res)
+        pred = geometry.to_crop(pred, boxes, res)       # the same map the reader applies to gt
+        gt = ds.landmarks(rows, res)
 
     ids = [str(i) for i in rows["id"]]
     subsets = [str(s) for s in rows["subset"]]
@@ -126,6 +126,9 @@ def _write_run(run_dir: Path, ds, pred_dir: Path, split: str, res: int | None, n
     }
     by_res: dict = {}
     old_config = run_dir / runfolder.CONFIG
+    if run_dir.exists() and (not run_dir.is_dir() or (any(run_dir.iterdir()) and not old_config.is_file())):
+        raise FacebenchError("exists and is not a run folder; --out must be a new folder or an earlier "
+                             "`facebench score` output", run_dir)
     if old_config.is_file():
         try:
             old = runfolder.read_json(old_config)
@@ -138,8 +141,9 @@ def _write_run(run_dir: Path, ds, pred_dir: Path, split: str, res: int | None, n
         metrics_path = run_dir / runfolder.METRICS
         if same and metrics_path.is_file():
             by_res = dict(runfolder.read_json(metrics_path).get("by_res", {}))
-        if not same:   # different predictions: start the folder again rather than mix them
-            shutil.rmtree(run_dir)
+        if not same:   # other predictions: start the run's files again rather than mix them
+            for name in (runfolder.METRICS, runfolder.PREDICTIONS):
+                (run_dir / name).unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     runfolder.write_json(run_dir / runfolder.CONFIG, config)
     runfolder.merge_predictions(run_dir, runfolder.predictions_frame(ids, r, pred, gt, subsets, norms))

@@ -2,7 +2,8 @@
 
 ``OUT/tables/<key>.{md,csv,tex}``, ``OUT/figures/<key>.{png,pdf}`` and ``OUT/index.html``. Each
 file is written to a temporary name and renamed. Figures that the runs cannot support are listed
-in the report with the reason instead of failing it.
+in the report with the reason instead of failing it. Figures are ``matplotlib.figure.Figure``
+objects saved through the Agg canvas (PNG) and the PDF backend: no pyplot, no display needed.
 """
 
 from __future__ import annotations
@@ -12,18 +13,14 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
+from tqdm import tqdm
 
-matplotlib.use("Agg")   # before anything imports pyplot: no display, deterministic rendering
-
-from tqdm import tqdm  # noqa: E402
-
-from facebench import __version__  # noqa: E402
-from facebench.runfolder import atomic_write_bytes  # noqa: E402
-from reports import example_figures, figure_sets  # noqa: E402
-from reports import html as H  # noqa: E402
-from reports import runs as R  # noqa: E402
-from reports import tables as T  # noqa: E402
+from facebench import __version__
+from facebench.runfolder import atomic_write_bytes
+from reports import example_figures, figure_sets
+from reports import html as H
+from reports import runs as R
+from reports import tables as T
 
 PNG_DPI = 130
 
@@ -81,7 +78,19 @@ def build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool 
              f"{__version__}."]
     page = H.render("facebench report", intro, tables, embedded, report.notes)
     report.files.append(_write(out_dir / "index.html", page.encode("utf-8")))
+    _remove_stale(out_dir, report.files)
     return report
+
+
+def _remove_stale(out_dir: Path, written: list[Path]) -> None:
+    """Delete tables / figures an earlier report left in ``out_dir`` that this one did not write (a
+    figure now skipped, say), so that the folder never mixes two reports."""
+    keep = set(written)
+    for sub, exts in (("tables", ("md", "csv", "tex")), ("figures", ("png", "pdf"))):
+        for ext in exts:
+            for path in (out_dir / sub).glob(f"*.{ext}"):
+                if path not in keep:
+                    path.unlink()
 
 
 def _render(fig, fmt: str) -> bytes:

@@ -61,7 +61,8 @@ def _absent(run: R.Run) -> str:
 
 
 def _pixel_errors(runs: list[R.Run], res: int) -> tuple[dict[str, np.ndarray], float | None, list[str]]:
-    """Per-landmark px errors at ``res`` of each run (by name), the panel's PCK range, and notes."""
+    """Per-landmark px errors (B, N) at ``res`` of each run (keyed by folder), the panel's PCK range,
+    and notes."""
     errors, norms, notes = {}, [], []
     for r in runs:
         try:
@@ -72,7 +73,7 @@ def _pixel_errors(runs: list[R.Run], res: int) -> tuple[dict[str, np.ndarray], f
         if len(pred) == 0 or r.scheme is None:
             notes.append(f"{r.name}: no predictions at {R.res_label(res)}")
             continue
-        errors[r.name] = M.per_landmark_error(pred, gt)
+        errors[r.rel] = M.per_landmark_error(pred, gt)
         norms.append(M.normaliser(gt, r.scheme, "inter-ocular"))
     max_px = _nice_ceil(PCK_FRACTION * float(np.median(np.concatenate(norms)))) if norms else None
     return errors, max_px, notes
@@ -101,9 +102,9 @@ def figure6_pck(runs: list[R.Run]) -> FigureOut:
         ok = [r for r in panel if r.ok]
         errors, max_px, why = _pixel_errors(ok, res)
         notes += why
-        curves = [F.Curve(r.label, *_pck(errors[r.name], max_px), F.colour(r.method, j),
+        curves = [F.Curve(r.label, *_pck(errors[r.rel], max_px), F.colour(r.method, j),
                           r.method not in F.METHOD_COLOURS)
-                  for j, r in enumerate(ok) if r.name in errors]
+                  for j, r in enumerate(ok) if r.rel in errors]
         absent = [_absent(r) for r in panel if not r.ok]
         where = "source images" if res == R.SOURCE_RES else f"{res} x {res}"
         F.plot_pck(fig.add_subplot(nrows, ncols, i + 1), curves, where, "pixel error", absent)
@@ -153,9 +154,9 @@ def figure8_train_res(runs: list[R.Run]) -> FigureOut:
     fig = Figure(figsize=(10, 4), layout="constrained")
     trains = sorted({r.trained_at for r in chosen})
     shade = {t: F.colour("adc") if len(trains) == 1 else _viridis(k / (len(trains) - 1)) for k, t in enumerate(trains)}
-    curves = [F.Curve(f"{r.label}, trained {r.trained_at}", *_pck(errors[r.name], max_px),
+    curves = [F.Curve(f"{r.label}, trained {r.trained_at}", *_pck(errors[r.rel], max_px),
                       shade[r.trained_at], r.method == "adc-light")
-              for r in chosen if r.name in errors]
+              for r in chosen if r.rel in errors]
     F.plot_pck(fig.add_subplot(1, 2, 1), curves, f"tested at {target} x {target}", "pixel error")
     series = []
     for label in R.row_labels(chosen):
@@ -195,14 +196,14 @@ def figure9_error_image(runs: list[R.Run]) -> FigureOut:
             frame, pred, gt = r.predictions(res)
         except FacebenchError:
             continue
-        preds[r.name] = dict(zip(frame["id"], zip(pred, gt)))
-    chosen = [r for r in chosen if r.name in preds]
+        preds[r.rel] = dict(zip(frame["id"], zip(pred, gt)))
+    chosen = [r for r in chosen if r.rel in preds]
     common = sorted(set.intersection(*(set(p) for p in preds.values()))) if preds else []
     if not common:
         out.note = f"no test image predicted by every run at {res}"
         return out
     # The image whose error, averaged over the methods, is the median one: typical, not cherry-picked.
-    mean_err = [np.mean([_errors(preds[r.name][i]).mean() for r in chosen]) for i in common]
+    mean_err = [np.mean([_errors(preds[r.rel][i]).mean() for r in chosen]) for i in common]
     sample = common[int(np.argsort(mean_err)[len(mean_err) // 2])]
     try:
         from facebench.dataset import PreparedDataset
@@ -215,7 +216,7 @@ def figure9_error_image(runs: list[R.Run]) -> FigureOut:
 
     side = min(res, DISPLAY_SIDE)
     shown = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA) if side != res else image
-    errs = {r.name: _errors(preds[r.name][sample]) for r in chosen}
+    errs = {r.rel: _errors(preds[r.rel][sample]) for r in chosen}
     vmax = _nice_ceil(max(float(np.percentile(e, 98)) for e in errs.values()) or 1.0)
     norm = Normalize(0.0, vmax)
     ncols = min(3, len(chosen))
@@ -223,9 +224,9 @@ def figure9_error_image(runs: list[R.Run]) -> FigureOut:
     fig = Figure(figsize=(3.4 * ncols + 0.9, 3.7 * nrows), layout="constrained")
     axes = [fig.add_subplot(nrows, ncols, i + 1) for i in range(len(chosen))]
     for ax, r in zip(axes, chosen):
-        points = geometry.rescale_points(preds[r.name][sample][0], res, side)
-        F.plot_error_image(ax, shown, points, errs[r.name], norm,
-                           f"{r.label}\nmean error {errs[r.name].mean():.2f} px")
+        points = geometry.rescale_points(preds[r.rel][sample][0], res, side)
+        F.plot_error_image(ax, shown, points, errs[r.rel], norm,
+                           f"{r.label}\nmean error {errs[r.rel].mean():.2f} px")
     fig.colorbar(ScalarMappable(norm, "turbo"), ax=axes, shrink=0.8, label=f"pixel error at {res} px")
     out.caption = (f"Test image {sample} at {res} x {res} (shown at {side} px); each predicted landmark is "
                    f"coloured by its pixel error at {res} px.")

@@ -9,6 +9,7 @@ running, or interrupted). Only ``facebench.runfolder``'s files are read, never a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +101,7 @@ class Run:
         except FacebenchError:
             return None
 
-    @property
+    @cached_property
     def by_res(self) -> dict[int, dict]:
         """Evaluation resolution -> summary (``metrics.summarize`` output); empty unless ok."""
         if not self.ok:
@@ -188,8 +189,10 @@ def _set_kinds(runs: list[Run]) -> None:
 
 def _kind_from_manifest(data: str) -> str | None:
     """The benchmark of a prepared dataset from its manifest's ``source`` column, if readable."""
+    from facebench.prepare import MANIFEST
+
     try:
-        sources = set(pd.read_parquet(Path(data) / "manifest.parquet", columns=["source"])["source"])
+        sources = set(pd.read_parquet(Path(data) / MANIFEST, columns=["source"])["source"])
     except Exception:  # noqa: BLE001 - the dataset may be gone; the caller falls back
         return None
     return next((k for k in ("300w", "300vw") if k in sources), "studio" if sources else None)

@@ -43,8 +43,8 @@ def _face_mask(p: np.ndarray, s: Subject) -> np.ndarray:
     """Approximate distance to the face mask: a superellipsoid, flat from brow to chin in profile
     (exponent 4 in y), narrowing towards the chin."""
     cy, cz, b, c = -44.0, 6.0, -s.chin_y - 46.0, 86.0
-    t = np.clip((-p[..., 1] - 50.0) / 75.0, 0.0, 1.0)
-    taper = 1.0 - 0.32 * t * t * (3 - 2 * t)
+    t = np.clip((-p[..., 1] - 38.0) / 80.0, 0.0, 1.0)
+    taper = 1.0 - 0.40 * t * t * (3 - 2 * t)
     a = s.face_width * taper
     x, y, z = p[..., 0] / a, (p[..., 1] - cy) / b, (p[..., 2] - cz) / c
     g = x * x + y ** 4 + z * z - 1.0
@@ -58,7 +58,7 @@ def head_sdf(p: np.ndarray, s: Subject) -> np.ndarray:
     face = _face_mask(p, s)
     jaw = _ellipsoid(p, (0, s.chin_y + 38, -2), (s.jaw_width, 30, 60))
     chin = _ellipsoid(p, (0, s.chin_y + 20, 60 + s.chin_forward), (s.chin_width, 20, 24))
-    neck_r = np.sqrt((p[..., 0] / s.neck_width) ** 2 + ((p[..., 2] + 16) / 54.0) ** 2)
+    neck_r = np.sqrt((p[..., 0] / s.neck_width) ** 2 + ((p[..., 2] + 20) / 52.0) ** 2)
     neck = np.maximum((neck_r - 1.0) * min(s.neck_width, 54.0), np.maximum(p[..., 1] + 30, -(p[..., 1] + 430)))
     f = _smin(cranium, face, 16.0)
     f = _smin(f, jaw, 14.0)

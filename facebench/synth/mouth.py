@@ -69,8 +69,8 @@ def lip_relief(s: Subject, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     side = np.clip(1.0 - x, 0.0, 1.0) ** 0.5
     up = (v >= top) & (v <= top + hu)
     lo = (v <= bot) & (v >= bot - hl)
-    bulge_u = np.where(up, np.sin(np.pi * tu ** 0.8) ** 0.55, 0.0) * s.lip_fullness * side
-    bulge_l = np.where(lo, np.sin(np.pi * tl ** 0.75) ** 0.55, 0.0) * 1.25 * s.lip_fullness * side
+    bulge_u = np.where(up, np.sin(np.pi * tu ** 0.8) ** 0.8, 0.0) * s.lip_fullness * side
+    bulge_l = np.where(lo, np.sin(np.pi * tl ** 0.75) ** 0.8, 0.0) * 1.2 * s.lip_fullness * side
     # The skin just outside the vermilion border rises into a roll, then sinks again.
     roll = 0.55 * (_g(v - (top + hu), 0.7) + _g(v - (bot - hl), 0.8)) * np.clip(1.1 - x, 0, 1)
     # Muzzle: the lips sit on the dental arch, a broad rounded mound.

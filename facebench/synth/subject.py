@@ -18,7 +18,7 @@ from facebench.synth.config import STREAM_SUBJECT, rng_for
 _SKIN = np.array([(243, 204, 182), (232, 184, 152), (214, 160, 124), (186, 130, 94), (150, 98, 66),
                   (112, 72, 48), (82, 52, 36)], dtype=np.float64)
 _HAIR = np.array([(24, 19, 17), (48, 34, 26), (82, 58, 40), (128, 94, 62), (176, 140, 96),
-                  (112, 56, 34), (150, 146, 140)], dtype=np.float64)
+                  (112, 56, 34), (120, 114, 108)], dtype=np.float64)
 _IRIS = np.array([(52, 30, 18), (92, 58, 32), (118, 92, 48), (84, 104, 62), (78, 112, 150),
                   (112, 124, 130)], dtype=np.float64)
 
@@ -99,11 +99,11 @@ def make_subject(seed: int, index: int) -> Subject:
     skin_srgb = _SKIN[lo] * (1 - (tone - lo)) + _SKIN[hi] * (tone - lo)
     skin_srgb = skin_srgb * u(0.97, 1.03, 3)
     dark = tone / (len(_SKIN) - 1)
-    hair_p = np.array([4, 4, 3, 2, 1 if dark < 0.4 else 0.1, 0.6 if dark < 0.3 else 0.05, 0.8])
+    hair_p = np.array([4, 4, 3, 2, 1 if dark < 0.4 else 0.1, 0.6 if dark < 0.3 else 0.05, 0.3])
     hair = _HAIR[rng.choice(len(_HAIR), p=hair_p / hair_p.sum())] * u(0.85, 1.1)
     iris_p = np.array([4, 3, 1.5, 1, 1.6 if dark < 0.35 else 0.05, 0.8 if dark < 0.35 else 0.05])
     iris = _IRIS[rng.choice(len(_IRIS), p=iris_p / iris_p.sum())] * u(0.85, 1.15)
-    lip = skin_srgb * np.array([0.93, 0.66, 0.66]) * u(0.9, 1.05)
+    lip = skin_srgb * np.array([0.84, 0.62, 0.68]) * u(0.82, 0.97)
     s = u(0.94, 1.06)  # overall size
     nose_length, tip_size = s * u(33, 38) + 1.5 * m, u(0.8, 1.25)
     mouth_y = -nose_length - 8.0 - 1.5 * tip_size - s * u(17, 21) - m
@@ -111,19 +111,19 @@ def make_subject(seed: int, index: int) -> Subject:
     return Subject(
         index=index, sex=sex,
         head_width=s * u(71, 77) + 1.5 * m, head_length=s * u(95, 103) + 2 * m,
-        face_width=s * u(62, 68) + 2 * m, jaw_width=s * u(51, 57) + 4 * m,
+        face_width=s * u(62, 68) + 2 * m, jaw_width=s * u(48, 54) + 4 * m,
         chin_width=s * u(17, 23) + 3 * m, chin_y=chin_y, chin_forward=u(-4, 3),
-        neck_width=s * u(44, 50) + 5 * m, cheekbone=u(0.6, 1.4),
-        eye_sep=s * u(29.5, 32.5) + 0.8 * m, eye_width=s * u(26.5, 30.5), eye_open=u(3.9, 5.2),
-        eye_lower=u(2.7, 3.5), canthal_tilt=u(0.0, 3.2), eye_depth=u(-2.8, -1.2), crease=u(5.5, 9.5),
+        neck_width=s * u(41, 46) + 5 * m, cheekbone=u(0.6, 1.4),
+        eye_sep=s * u(29.5, 32.5) + 0.8 * m, eye_width=s * u(26.5, 30.5), eye_open=u(4.4, 5.4),
+        eye_lower=u(2.5, 3.2), canthal_tilt=u(0.0, 3.2), eye_depth=u(-2.8, -1.2), crease=u(5.5, 9.5),
         iris_radius=u(5.6, 6.1), pupil_radius=u(1.5, 2.3),
         brow_height=u(11.0, 15.0) - 1.0 * m, brow_arch=u(1.5, 5.0) - 1.0 * m,
         brow_thickness=u(6.0, 9.0) + 2.0 * m, brow_density=u(2.0, 3.5) + 1.0 * m,
         nose_length=nose_length, nose_protrusion=s * u(17, 23) + 2 * m, nose_width=s * u(15, 19) + 1.5 * m,
         bridge_width=u(5.5, 7.5) + 0.8 * m, tip_size=tip_size,
-        mouth_y=mouth_y, mouth_width=s * u(22.5, 26.5) + 1.0 * m,
-        upper_lip=u(6.0, 9.0) - 0.8 * m, lower_lip=u(8.0, 11.0) - 0.8 * m, lip_fullness=u(2.6, 4.4) - 0.4 * m,
-        ear_size=s * u(0.92, 1.08) + 0.04 * m, hairline=u(62, 76) + 4 * m * rng.random(), hair_volume=u(4, 10),
+        mouth_y=mouth_y, mouth_width=s * u(21.5, 24.5) + 1.0 * m,
+        upper_lip=u(5.5, 8.0) - 0.8 * m, lower_lip=u(7.5, 10.0) - 0.8 * m, lip_fullness=u(1.8, 3.0) - 0.3 * m,
+        ear_size=s * u(0.92, 1.08) + 0.04 * m, hairline=u(54, 66) + 6 * m * rng.random(), hair_volume=u(4, 10),
         skin=_lin(skin_srgb), lip_color=_lin(lip), hair_color=_lin(hair), iris_color=_lin(iris),
         redness=u(0.3, 1.0), beard=m * u(0.2, 1.0), freckles=u(0, 1) ** 3 * (1 - dark), gloss=u(0.6, 1.3),
     )

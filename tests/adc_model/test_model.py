@@ -6,7 +6,7 @@ from adc_model.loss import adc_loss
 from adc_model.model import ADCConfig, ADCNet, make_proxy, normalise_image
 from facebench.schemes import IBUG68
 
-from conftest import synthetic_samples
+from tests.adc_model.synthetic import synthetic_samples
 
 
 def _net(**kw) -> ADCNet:

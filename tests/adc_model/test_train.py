@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,7 @@ from adc_model.train import TrainConfig, checkpoint_path, fit, last_checkpoint, 
 from facebench.errors import FacebenchError
 from facebench.schemes import IBUG68
 
-from conftest import SyntheticFaces
+from tests.adc_model.synthetic import SyntheticFaces
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -94,8 +95,8 @@ def test_a_few_samples_are_overfitted(tmp_path):
 
 _DDP_SCRIPT = textwrap.dedent("""
     import sys, torch, torch.distributed as dist
-    sys.path.insert(0, {tests!r})
-    from conftest import SyntheticFaces
+    sys.path.insert(0, {repo!r})
+    from tests.adc_model.synthetic import SyntheticFaces
     from adc_model.method import ADCLoss
     from adc_model.model import ADCConfig, ADCNet
     from adc_model.train import TrainConfig, fit, world
@@ -118,13 +119,20 @@ _DDP_SCRIPT = textwrap.dedent("""
 @pytest.mark.slow
 def test_two_process_gloo_run_completes(tmp_path):
     script = tmp_path / "ddp.py"
-    script.write_text(_DDP_SCRIPT.format(tests=str(Path(__file__).parent), run=str(tmp_path / "run")))
+    script.write_text(_DDP_SCRIPT.format(repo=str(REPO), run=str(tmp_path / "run")))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                           "--master_port", "0", str(script)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "rank 0 of 2 ok" in done.stdout and "rank 1 of 2 ok" in done.stdout
+    # Own session, so a hang can be ended with the worker processes torchrun started.
+    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone",
+                             str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    assert proc.returncode == 0, stderr[-3000:]
+    assert "rank 0 of 2 ok" in stdout and "rank 1 of 2 ok" in stdout
     log = pd.read_csv(tmp_path / "run" / "train_log.csv")
     assert log["epoch"].tolist() == [1, 2]           # written once, by rank 0
     assert last_checkpoint(tmp_path / "run").name == "epoch_002.pt"

@@ -42,6 +42,9 @@ def test_margin_box_by_hand():
     assert geometry.dlib_rectangle(box) == (43, 43, 212, 212)
     assert geometry.dlib_rectangle(geometry.full_image_box(256)) == (0, 0, 255, 255)
     assert geometry.box_from_dlib_rectangle(0, 0, 255, 255).tolist() == [-0.5, -0.5, 255.5, 255.5]
+    # shrink_square_box undoes square_box's margin: a 100 px square grown by 0.25 -> 150 px -> back
+    square = np.array([10.0, 20.0, 110.0, 120.0])
+    assert geometry.shrink_square_box(geometry.square_box(square, margin=0.25), 0.25) == pytest.approx(square)
 
 
 @pytest.fixture(scope="module")

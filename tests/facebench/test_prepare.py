@@ -95,7 +95,7 @@ def test_256_is_always_prepared_and_upsampling_is_flagged(tmp_path, make_studio)
     summary = prepare(tmp_path / "out", studio=[cap], options=PrepareOptions(resolutions=(128,)),
                       workers=1, progress=False)
     assert summary.resolutions == (128, 256) and summary.upsampled == {128: 0, 256: 2}
-    assert "2 crop(s) smaller than 256 upsampled (flagged)" in "\n".join(summary.lines())
+    assert "crops smaller than R, upsampled (flagged): 128: 0, 256: 2" in summary.lines()
     info = json.loads((tmp_path / "out" / "dataset.json").read_text())
     assert info["upsampled"]["256"] == 2 and info["skipped"]["256"] == 0
     assert len(list((tmp_path / "out" / "images" / "256").glob("*.png"))) == 2
@@ -106,6 +106,7 @@ def test_upsample_skip_writes_nothing_below_native_size(tmp_path, make_studio):
     summary = prepare(tmp_path / "out", studio=[cap], options=PrepareOptions(resolutions=(256, 512), upsample="skip"),
                       workers=1, progress=False)
     assert summary.skipped == {256: 0, 512: 2} and summary.upsampled == {256: 0, 512: 0}
+    assert "crops smaller than R, skipped (not written): 256: 0, 512: 2" in summary.lines()
     assert list((tmp_path / "out" / "images" / "512").glob("*.png")) == []
     ds = PreparedDataset(tmp_path / "out")
     with pytest.raises(FacebenchError, match="has no 512 image: its crop is"):

@@ -129,3 +129,21 @@ def test_bad_option_values(tmp_path, make_studio):
     assert result.exit_code == 2 and "expected comma-separated integers" in result.output
     result = _run("--studio", cap, "--out", tmp_path / "out", "--test-fraction", "2")
     _assert_refused(result, tmp_path / "out", "--test-fraction must be in [0, 1], got 2.0")
+
+
+@pytest.mark.slow   # ~9 s: the synthesizer builds two 3-D heads
+def test_no_input_synthesizes_and_prepares_the_default_dataset(tmp_path, monkeypatch):
+    import facebench.prepare as prep
+    from facebench.dataset import PreparedDataset
+    from facebench.synth import SynthConfig
+
+    monkeypatch.setattr(prep, "DEFAULT_SYNTH", SynthConfig(subjects=2, expressions=1, cameras=1, size=192, seed=0))
+    monkeypatch.chdir(tmp_path)
+    result = _run("--resolutions", "128")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data" / "synth-default" / "capture.json").exists()
+    ds = PreparedDataset(tmp_path / "data" / "default")
+    assert len(ds) == 2 and ds.scheme.name == "studio89" and ds.resolutions == (128, 256)
+    assert set(ds.manifest["split"]) == {"train", "test"}
+    again = _run("--resolutions", "128")                    # the cache and the images are reused
+    assert again.exit_code == 0 and "images: 0 written, 4 already there" in again.output

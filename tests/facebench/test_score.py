@@ -152,3 +152,25 @@ def test_cli_json_table_and_errors(w300, tmp_path):
     assert "Traceback" not in bad.output
     nodata = runner.invoke(cli, ["score", "--data", str(tmp_path / "nope"), "--pred", str(pred)])
     assert nodata.exit_code == 2 and "prepared dataset folder not found" in nodata.stderr
+
+
+def test_out_refuses_a_folder_that_is_not_a_run(w300, tmp_path):
+    data, gts = w300
+    pred = write_predictions(tmp_path / "pred", gts)
+    with pytest.raises(FacebenchError, match="is not a run folder"):
+        score_predictions(data, pred, out=pred, progress=False)     # e.g. --out pointing at the predictions
+
+
+def test_scoring_again_at_another_res_adds_to_by_res(w300, tmp_path):
+    data, gts = w300
+    pred = write_predictions(tmp_path / "pred", gts)
+    run = tmp_path / "ext"
+    score_predictions(data, pred, out=run, progress=False)
+    score_predictions(data, pred, res=256, out=run, progress=False)
+    metrics = runfolder.read_json(run / runfolder.METRICS)
+    assert set(metrics["by_res"]) == {"0", "256"}                   # 0: source pixels
+    assert sorted(runfolder.read_predictions(run)[0]["res"].unique()) == [0, 256]
+    other = write_predictions(tmp_path / "other", gts)
+    score_predictions(data, other, res=256, out=run, progress=False)  # other predictions: start again
+    assert set(runfolder.read_json(run / runfolder.METRICS)["by_res"]) == {"256"}
+    assert list(runfolder.read_predictions(run)[0]["res"].unique()) == [256]

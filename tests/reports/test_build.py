@@ -62,6 +62,9 @@ def small_runs(runs_dir, tmp_path, rels=("hg2-256", "adc-256"), data=None):
 
 
 def test_report_without_the_example_dataset_skips_figure9_with_a_note(runs_dir, tmp_path):
+    stale = tmp_path / "out" / "figures" / "fig9_error_image.png"      # from an earlier report
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
     rep = build_report(small_runs(runs_dir, tmp_path, data=tmp_path / "gone"), tmp_path / "out", progress=False)
     assert [f.key for f in rep.figures if f.figure is not None] == ["fig6_pck", "fig8_trained_vs_tested"]
     fig9 = next(f for f in rep.figures if f.key == "fig9_error_image")

@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from facebench import runfolder
 from reports import example_figures as EF

@@ -1,0 +1,283 @@
+"""``facebench predict``: landmarks for photographs of any size with a trained run's model.
+
+For each image: find the face (dlib's frontal face detector, or a box the user gives), turn it into
+the square crop ``facebench prepare`` would have cut around that face's landmarks (the landmark
+box, squared, grown by the run's dataset margin on each side, snapped to whole pixels, border
+replicated outside the image), resample the crop to the run's resolution with area averaging,
+predict, and map the points back into the photo with ``geometry.from_crop``. Writes a 0-based
+``.pts`` (facebench tag) and an overlay PNG next to the image or into ``--out``.
+
+**Detector calibration.** dlib's rectangle is not the landmark box: it is a fixed-size square
+placed by the detector's own training convention. :data:`DLIB_CALIBRATION` maps it to the
+landmark box (``geometry.calibrated_box``: centre offset and side scale, both in units of the
+rectangle's side). It was measured once with :func:`calibrate_from_capture` on synthetic
+renders (``facebench synth``, see ``docs/bench/adc.md`` for the command and the spread) and is
+used unchanged for every run; the margin, in contrast, is each run's own dataset margin.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from facebench import geometry, runfolder
+from facebench.errors import FacebenchError
+
+DETECT_MAX_SIDE = 1024   # photos are shrunk to this longer side for detection (faces >= 80 px remain)
+DEFAULT_MARGIN = 0.25
+
+
+@dataclass(frozen=True)
+class DetectorCalibration:
+    """Detector rectangle -> landmark box: centre offset (dx, dy) and side scale, in units of the
+    rectangle's side; ``spread`` is the fit's median absolute deviation of the three, ``n`` the
+    number of faces it was measured on."""
+
+    offset: tuple[float, float]
+    scale: float
+    n: int = 0
+    spread: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+# Measured with calibrate_from_capture on the synthetic studio capture described in
+# docs/bench/adc.md ("Detector calibration").
+DLIB_CALIBRATION = DetectorCalibration(offset=(0.0, 0.0), scale=1.0)
+
+
+@dataclass
+class Prediction:
+    """What ``predict_images`` did for one photo."""
+
+    image: Path
+    points: np.ndarray        # (N, 2) in the photo's pixels, 0-based
+    crop_box: np.ndarray      # (4,) the square crop that was resampled to the run's resolution
+    detected: bool            # True: dlib found the face; False: --box
+    pts_path: Path
+    overlay_path: Path
+
+
+# ---- faces --------------------------------------------------------------------------------------
+
+def _detector():
+    import dlib
+
+    return dlib.get_frontal_face_detector()
+
+
+def detect_face(image: np.ndarray, detector: Any = None, max_side: int = DETECT_MAX_SIDE) -> np.ndarray | None:
+    """The largest frontal face in an (H, W, 3) uint8 RGB image as dlib's rectangle -> box (4,)
+    in the image's pixels, or None. Large photos are shrunk to ``max_side`` for the detector;
+    small ones get one 2x upsampling pass when nothing is found at their own size."""
+    import cv2
+
+    detector = detector or _detector()
+    height, width = image.shape[:2]
+    factor = min(1.0, max_side / max(height, width))
+    small = image if factor == 1.0 else cv2.resize(image, (max(1, round(width * factor)), max(1, round(height * factor))),
+                                                   interpolation=cv2.INTER_AREA)
+    small = np.ascontiguousarray(small)
+    upsample_passes = (0, 1) if max(small.shape[:2]) < 640 else (0,)
+    for upsample in upsample_passes:
+        rects = detector(small, upsample)
+        if len(rects):
+            r = max(rects, key=lambda r: r.width() * r.height())
+            box = geometry.box_from_dlib_rectangle(r.left(), r.top(), r.right(), r.bottom())
+            sizes = (np.array([small.shape[1], small.shape[0]], float), np.array([width, height], float))
+            return geometry.rescale_boxes(box, *sizes)
+    return None
+
+
+def landmark_box(detection: np.ndarray, calibration: DetectorCalibration = DLIB_CALIBRATION) -> np.ndarray:
+    """A detector rectangle (4,) -> the (square) box of the face's landmarks it predicts."""
+    return geometry.calibrated_box(detection, calibration.offset, calibration.scale)
+
+
+def face_crop_box(points_box: np.ndarray, margin: float) -> np.ndarray:
+    """The crop ``facebench prepare`` cuts around a landmark box (4,): squared, ``margin`` of its
+    longer side added on each side, snapped to whole pixels."""
+    return geometry.snap_to_pixels(geometry.square_box(points_box, margin=margin))
+
+
+def crop_face(image: np.ndarray, crop_box: np.ndarray, res: int) -> np.ndarray:
+    """The pixels of a pixel-aligned square crop box (border replicated) at ``res x res``,
+    resampled exactly as ``facebench prepare`` does (area averaging down)."""
+    from facebench.pyramid import crop_pixels, resample
+
+    return np.ascontiguousarray(resample(crop_pixels(image, crop_box), res))
+
+
+# ---- calibration --------------------------------------------------------------------------------
+
+def calibrate_detector(samples: Iterable[tuple[np.ndarray, np.ndarray]], detector: Any = None) -> DetectorCalibration:
+    """Fit :class:`DetectorCalibration` from (image (H, W, 3) RGB, landmarks (N, 2)) pairs: the
+    median over faces of (landmark-box centre - rectangle centre) / side and of landmark-box
+    longer side / rectangle side. Faces the detector misses are skipped."""
+    detector = detector or _detector()
+    rows = []
+    for image, points in samples:
+        det = detect_face(image, detector)
+        if det is None:
+            continue
+        tight = geometry.points_box(np.asarray(points, dtype=np.float64))
+        side = float(det[2] - det[0])
+        rows.append(((tight[0] + tight[2] - det[0] - det[2]) * 0.5 / side,
+                     (tight[1] + tight[3] - det[1] - det[3]) * 0.5 / side,
+                     max(tight[2] - tight[0], tight[3] - tight[1]) / side))
+    if not rows:
+        raise FacebenchError("the detector found no face in any calibration image")
+    a = np.asarray(rows)
+    med = np.median(a, axis=0)
+    mad = np.median(np.abs(a - med), axis=0)
+    return DetectorCalibration(offset=(round(float(med[0]), 4), round(float(med[1]), 4)), scale=round(float(med[2]), 4),
+                               n=len(rows), spread=tuple(round(float(v), 4) for v in mad))
+
+
+def capture_samples(folder: Path, limit: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(image RGB, landmarks) of a studio capture laid out as ``<subject>/<expression>/<camera>``."""
+    from facebench.pts import read_pts
+
+    images = sorted(p for p in Path(folder).glob("*/*/*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff"))
+    for path in images[:limit]:
+        yield read_rgb(path), read_pts(path.with_suffix(".pts"))
+
+
+def calibrate_from_capture(folder: Path, limit: int | None = None) -> DetectorCalibration:
+    """:func:`calibrate_detector` over a studio capture folder (e.g. ``facebench synth`` output)."""
+    return calibrate_detector(capture_samples(folder, limit))
+
+
+# ---- photos and runs ----------------------------------------------------------------------------
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Decode an image file -> (H, W, 3) uint8 RGB; a clear error when it cannot be read."""
+    import cv2
+
+    if not Path(path).is_file():
+        raise FacebenchError("image not found", path)
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FacebenchError("cannot decode image (corrupt or not an image)", path)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def parse_box(text: str) -> np.ndarray:
+    """``"x1,y1,x2,y2"`` -> box (4,); FacebenchError when malformed."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not np.isfinite(values).all() or values[2] <= values[0] or values[3] <= values[1]:
+        raise FacebenchError(f"--box must be x1,y1,x2,y2 with x2 > x1 and y2 > y1, got {text!r}")
+    return np.asarray(values, dtype=np.float64)
+
+
+@dataclass
+class LoadedRun:
+    model: Any               # a facebench.methods.Method
+    res: int                 # the side the model is fed (the run's resolution; 256 for holistic methods)
+    margin: float            # the run's dataset crop margin
+    note: str | None = None  # said to the user (e.g. a margin fallback)
+
+
+def load_run(run: Path, device: str = "auto") -> LoadedRun:
+    """The model of a run folder, the resolution it is fed at and its dataset's crop margin."""
+    from facebench.methods import get_method
+
+    run = Path(run)
+    config_path = run / runfolder.CONFIG
+    if not config_path.is_file():
+        raise FacebenchError("not a run folder (no config.json)", run)
+    config = runfolder.read_json(config_path)
+    cls = get_method(str(config.get("method")))
+    model_file = Path(config["checkpoint"]) if config.get("checkpoint") else run / cls.model_file
+    model = cls.load(model_file, device=device)
+    res = int(config["res"]) if cls.native_res else int(config.get("train_res", 256))
+    margin, note = DEFAULT_MARGIN, None
+    info = Path(str(config.get("data", ""))) / "dataset.json"
+    if info.is_file():
+        margin = float(runfolder.read_json(info).get("options", {}).get("margin", DEFAULT_MARGIN))
+    else:
+        note = f"{info} not found: using the default crop margin {DEFAULT_MARGIN}"
+    return LoadedRun(model, res, margin, note)
+
+
+def _outputs(image: Path, out: Path | None) -> tuple[Path, Path]:
+    folder = image.parent if out is None else out
+    return folder / f"{image.stem}.pts", folder / f"{image.stem}.landmarks.png"
+
+
+def _check_outputs(images: list[Path], out: Path | None) -> None:
+    """Refuse before any work: two photos writing one file, or clobbering a .pts not ours."""
+    from facebench.pts import ZERO_BASED_TAG
+
+    seen: dict[Path, Path] = {}
+    for image in images:
+        pts, _ = _outputs(image, out)
+        if pts in seen:
+            raise FacebenchError(f"{seen[pts]} and {image} would both write {pts.name} (use separate --out folders)", image)
+        seen[pts] = image
+        if pts.exists() and ZERO_BASED_TAG not in pts.read_text(errors="replace"):
+            raise FacebenchError(f"{pts.name} beside it is not a facebench prediction (an annotation?); "
+                                 "refusing to overwrite it, use --out DIR", image)
+
+
+def draw_overlay(image: np.ndarray, points: np.ndarray, crop_box: np.ndarray) -> np.ndarray:
+    """(H, W, 3) RGB copy of ``image`` with the crop box and the landmarks drawn, sized to the face."""
+    import cv2
+
+    canvas = np.ascontiguousarray(image.copy())
+    side = float(crop_box[2] - crop_box[0])
+    thick, radius = max(1, round(side / 400)), max(1, round(side / 250))
+    c0, r0, w, h = geometry.pixel_window(crop_box)
+    cv2.rectangle(canvas, (c0, r0), (c0 + w - 1, r0 + h - 1), (255, 200, 0), thick)
+    for x, y in points:
+        cv2.circle(canvas, (int(round(x * 16)), int(round(y * 16))), radius * 16, (0, 255, 0), -1, cv2.LINE_AA, 4)
+    return canvas
+
+
+def predict_images(images: list[Path], run: Path, out: Path | None = None, box: np.ndarray | None = None,
+                   device: str = "auto", progress: bool = True) -> list[Prediction]:
+    """Landmarks for each photo with ``run``'s model; writes ``<stem>.pts`` and
+    ``<stem>.landmarks.png`` next to each photo or into ``out``. ``box``: the face's landmark box
+    (x1, y1, x2, y2) in photo pixels for every photo instead of detecting it."""
+    import cv2
+    from tqdm import tqdm
+
+    from facebench.pts import write_pts
+
+    images = [Path(p) for p in images]
+    for image in images:
+        if not image.is_file():
+            raise FacebenchError("image not found", image)
+    _check_outputs(images, out)
+    loaded = load_run(run, device)
+    if loaded.note and progress:
+        print(f"note: {loaded.note}", file=sys.stderr)
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    detector = None if box is not None else _detector()
+    results = []
+    for path in tqdm(images, desc="predict", unit="image", file=sys.stderr, disable=not progress or len(images) < 2):
+        photo = read_rgb(path)
+        if box is None:
+            found = detect_face(photo, detector)
+            if found is None:
+                raise FacebenchError("no face found (give the face's landmark box with --box x1,y1,x2,y2)", path)
+            face = landmark_box(found)
+        else:
+            face = box
+        crop_box = face_crop_box(face, loaded.margin)
+        crop = crop_face(photo, crop_box, loaded.res)
+        points = geometry.from_crop(loaded.model.predict(crop[None])[0], crop_box, loaded.res)   # (N, 2) photo px
+        pts_path, overlay_path = _outputs(path, out)
+        write_pts(pts_path, points)
+        ok, png = cv2.imencode(".png", cv2.cvtColor(draw_overlay(photo, points, crop_box), cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise FacebenchError("cannot encode the overlay image", overlay_path)
+        runfolder.atomic_write_bytes(overlay_path, png.tobytes())
+        results.append(Prediction(path, points, crop_box, box is None, pts_path, overlay_path))
+    return results

@@ -1,0 +1,204 @@
+"""Render one image of a subject: pose the face, rasterise it, shade, compose, finish.
+
+Up to 1024 px everything is computed per output pixel. Above, the mesh is rasterised at a
+working resolution ``size / k`` (<= 1024 px) where smooth quantities are shaded (diffuse
+lighting with cast shadows, sheen, regional colour); the output is then composed at full size
+(:mod:`compose`): per-pixel skin micro-texture and hair strands from the upsampled surface
+parameters, and *detail windows* around the eyes, lips and nostrils where the complete material
+(lid margins, iris, vermilion, teeth, nostrils) is evaluated at every output pixel, so those
+edges are as sharp as the image. Brows and lashes are drawn as strands at the output size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from facebench.synth import mouth
+from facebench.synth.brows import Hairs, make_hairs
+from facebench.synth.compose import WorkMaps, backdrop, compose, finish, resample_box, skin_detail
+from facebench.synth.expressions import Expression
+from facebench.synth.eyes import SIDES
+from facebench.synth.face import FaceModel, Pose
+from facebench.synth.landmarks import project_landmarks
+from facebench.synth.materials import Surface, albedo
+from facebench.synth.raster import rasterize
+from facebench.synth.relief import nose_tip_v, subnasale_v
+from facebench.synth.rig import DISTANCE, Camera
+from facebench.synth.shading import LIGHTS, catchlight, irradiance, specular
+from facebench.synth.shadow import ShadowMap, make_shadow_map
+from facebench.synth.strokes import draw_hairs
+from facebench.synth.subject import Subject
+from facebench.synth.texture import Textures, make_textures
+
+MAX_WORK = 1024
+BACKDROPS = np.array([[0.20, 0.20, 0.21], [0.34, 0.34, 0.35], [0.11, 0.14, 0.19], [0.24, 0.22, 0.19]])
+
+
+def work_size(size: int) -> int:
+    """Working resolution: ``size`` up to 1024 px, else ``size / k`` for the smallest k that keeps it
+    <= 1024 (preferring a k that divides ``size``, so strips upsample exactly)."""
+    if size <= MAX_WORK:
+        return size
+    k0 = -(-size // MAX_WORK)
+    for k in range(k0, 2 * k0 + 1):
+        if size % k == 0:
+            return size // k
+    return int(round(size / k0))
+
+
+def mesh_spacing(size: int, camera: Camera) -> float:
+    """Mesh spacing (mm) giving ~3.5 px triangles at the working resolution, snapped to a few
+    levels so that all cameras of a capture share one mesh."""
+    ppm = camera.K[0, 0] * work_size(size) / camera.size / DISTANCE
+    want = 3.5 / ppm
+    levels = (0.55, 0.8, 1.1, 1.5, 2.0, 2.6)
+    return min(levels, key=lambda lv: abs(np.log(lv / want)))
+
+
+@dataclass
+class Assets:
+    """Everything about one subject that does not change between images."""
+
+    subject: Subject
+    model: FaceModel
+    textures: Textures
+    hairs: Hairs
+    backdrop: np.ndarray      # (3,) linear RGB studio backdrop colour of the capture
+    _pose: Pose | None = None
+    _shadow: ShadowMap | None = None
+
+    def pose(self, e: Expression) -> Pose:
+        """The posed face (cached: the cameras of one expression share it) and its shadow map."""
+        if self._pose is None or self._pose.expression != e:
+            self._pose = self.model.pose(e)
+            self._shadow = make_shadow_map(self._pose.points.reshape(-1, 3), self.model.grid.faces, LIGHTS[0][0])
+        return self._pose
+
+    def shadow(self, e: Expression) -> ShadowMap:
+        self.pose(e)
+        return self._shadow
+
+
+def make_assets(seed: int, subject: Subject, spacing: float, size: int) -> Assets:
+    """Face model, textures (as fine as ``size`` px images need), hairs and the backdrop colour."""
+    from facebench.synth.rig import FACE_HEIGHT, FILL
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 99]))
+    ppm = 1.1 * FILL * size / FACE_HEIGHT
+    return Assets(subject, FaceModel(subject, spacing), make_textures(seed, subject, ppm), make_hairs(seed, subject),
+                  BACKDROPS[rng.integers(len(BACKDROPS))])
+
+
+def _rasterize(assets: Assets, pose: Pose, cam: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """(maps (W, W, 10) = [u, v, P(3), N(3), ao, coverage], depth (W, W)) at ``cam.size``."""
+    model = assets.model
+    verts = pose.points.reshape(-1, 3)
+    ras = rasterize(cam.project(verts), cam.depth(verts), model.grid.faces, cam.size, cam.size)
+    attrs = np.concatenate([model.U.reshape(-1, 1), model.V.reshape(-1, 1), verts, pose.normals.reshape(-1, 3),
+                            pose.ao.reshape(-1, 1), np.ones((len(verts), 1))], 1).astype(np.float32)
+    return ras.interpolate(model.grid.faces, attrs), ras.depth
+
+
+def _shade(assets: Assets, pose: Pose, cam: Camera, maps: np.ndarray, ppm: float, irr_sheen: np.ndarray | None = None):
+    """Material and lighting of pixel maps ``[u, v, P, N, ao, coverage]`` (H, W, 10).
+
+    Returns (albedo, irradiance, sheen_base, gloss, eye, skin, hair). When ``irr_sheen`` (H, W, 4)
+    is given (detail windows: upsampled from the working resolution, where the lighting is
+    smooth) only the material is evaluated here.
+    """
+    mask = maps[..., 9] > 0.5
+    srf = Surface(maps[..., 0], maps[..., 1], maps[..., 2:5], mask)
+    alb, gloss, eye, skin_w, hair_w = albedo(assets.model, pose, assets.textures, srf, ppm)
+    if irr_sheen is not None:
+        return alb, irr_sheen[..., :3], irr_sheen[..., 3], gloss, eye, skin_w, hair_w
+    idx = np.flatnonzero(mask)
+    flat = maps.reshape(-1, maps.shape[-1])[idx]
+    n = flat[:, 5:8]
+    n = n / np.maximum(np.sqrt((n * n).sum(1, keepdims=True)), 1e-6)
+    p = flat[:, 2:5]
+    irr = np.zeros(maps.shape[:2] + (3,), np.float32)
+    sheen = np.zeros(maps.shape[:2], np.float32)
+    lit = assets.shadow(pose.expression).lit(p, n)
+    irr.reshape(-1, 3)[idx] = irradiance(n, np.clip(flat[:, 8], 0, 1), lit)
+    sheen.reshape(-1)[idx] = specular(n, p, cam.centre, np.float32(1.0)) * (0.35 + 0.65 * lit)
+    return alb, irr, sheen, gloss, eye, skin_w, hair_w
+
+
+def _catch(maps: np.ndarray, eye: np.ndarray, cam: Camera) -> np.ndarray:
+    """Corneal catchlight (H, W) where ``eye`` > 0."""
+    out = np.zeros(eye.shape, np.float32)
+    idx = np.flatnonzero(eye.reshape(-1) > 0)
+    if len(idx):
+        flat = maps.reshape(-1, maps.shape[-1])[idx]
+        n = flat[:, 5:8] / np.maximum(np.linalg.norm(flat[:, 5:8], axis=1, keepdims=True), 1e-6)
+        out.reshape(-1)[idx] = catchlight(n, flat[:, 2:5], cam.centre) * eye.reshape(-1)[idx]
+    return out
+
+
+def render(assets: Assets, e: Expression, camera: Camera, rng: np.random.Generator, seed: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB uint8 image (S, S, 3), landmarks (89, 2) float64 in its pixels) for one view."""
+    pose = assets.pose(e)
+    size = camera.size
+    work = work_size(size)
+    cam_w = camera.at_size(work)
+    maps, depth = _rasterize(assets, pose, cam_w)
+    ppm_w = cam_w.K[0, 0] / DISTANCE
+    ppm = camera.K[0, 0] / DISTANCE
+    alb, irr, sheen, gloss, eye, skin_w, hair_w = _shade(assets, pose, cam_w, maps, ppm_w)
+    cover = maps[..., 9:10]
+    diffuse = alb * irr + backdrop(work, assets.backdrop, rng) * (1.0 - cover)
+    spec = sheen * gloss * skin_w + _catch(maps, eye, cam_w)
+    wm = WorkMaps(maps[..., 0], maps[..., 1], diffuse, spec, skin_w, hair_w)
+    windows = []
+    if work < size:
+        with np.errstate(invalid="ignore"):
+            edge = cv2.dilate(depth, np.ones((3, 3))) - cv2.erode(depth, np.ones((3, 3)))
+            shaky = ((edge > 2.0) | ~np.isfinite(edge)).astype(np.float32)
+        ext = np.concatenate([maps, irr, sheen[..., None], shaky[..., None]], -1)
+        windows = [_window(assets, pose, camera, ext, box, ppm) for box in _detail_windows(assets, pose, camera)]
+    img = compose(wm, size, assets.textures, ppm, windows)
+    draw_hairs(img, assets, pose, camera, cam_w, depth)
+    lm = project_landmarks(assets.model, pose, camera)
+    return finish(img, rng, seed), lm
+
+
+def _window(assets: Assets, pose: Pose, camera: Camera, ext: np.ndarray, box, ppm: float):
+    """(box, exact linear colour (h, w, 3), trust (h, w)) of one detail window at full size."""
+    m = resample_box(ext, box, camera.size)
+    alb, irr, sheen, gloss, eye, skin_w, _ = _shade(assets, pose, camera, m[..., :10], ppm, m[..., 10:14])
+    mul, smask = skin_detail(assets.textures, m[..., 0], m[..., 1], ppm)
+    colour = alb * irr * (1.0 + skin_w[..., None] * (mul - 1.0))
+    colour += ((sheen * gloss * skin_w * smask) + _catch(m, eye, camera))[..., None]
+    # Near silhouettes and occlusion edges the interpolated parameters mix two surfaces: keep the
+    # upsampled colour there.
+    trust = np.clip((m[..., 9] - 0.98) / 0.02, 0, 1) * (m[..., 14] <= 0.0)
+    return box, colour.astype(np.float32), trust.astype(np.float32)
+
+
+def _window_box(pose: Pose, model: FaceModel, cam: Camera, urange, vrange, pad: float = 0.08):
+    g = model.grid
+    ci = np.flatnonzero((g.u >= urange[0]) & (g.u <= urange[1]))
+    ri = np.flatnonzero((g.v >= vrange[0]) & (g.v <= vrange[1]))
+    if len(ci) == 0 or len(ri) == 0:
+        return None
+    xy = cam.project(pose.points[ri[0]:ri[-1] + 1, ci[0]:ci[-1] + 1].reshape(-1, 3))
+    lo, hi = xy.min(0), xy.max(0)
+    lo, hi = lo - pad * (hi - lo) - 2, hi + pad * (hi - lo) + 2
+    x0, y0 = int(max(np.floor(lo[0]), 0)), int(max(np.floor(lo[1]), 0))
+    x1, y1 = int(min(np.ceil(hi[0]), cam.size)), int(min(np.ceil(hi[1]), cam.size))
+    return (x0, y0, x1, y1) if x1 - x0 > 2 and y1 - y0 > 2 else None
+
+
+def _detail_windows(assets: Assets, pose: Pose, cam: Camera) -> list[tuple[int, int, int, int]]:
+    """Output-pixel boxes around the eyes, the lips and the nostrils."""
+    s, m = assets.subject, assets.model
+    boxes = [_window_box(pose, m, cam, (side * s.eye_sep - 19, side * s.eye_sep + 19), (-9.0, 9.0)) for side in SIDES]
+    w = s.mouth_width + 4.0
+    top = mouth.upper_border(s, np.zeros(1))[0] + 2.0
+    bot = mouth.lower_border(s, np.zeros(1))[0] - 2.0
+    boxes.append(_window_box(pose, m, cam, (-w, w), (bot, top)))
+    boxes.append(_window_box(pose, m, cam, (-s.nose_width - 2, s.nose_width + 2), (subnasale_v(s) - 1.5, nose_tip_v(s) + 1)))
+    return [b for b in boxes if b is not None]

@@ -1,0 +1,21 @@
+"""The measuring helpers behind docs/bench/baselines.md."""
+
+import numpy as np
+
+from baselines.measure import HOLISTIC, build, seconds_per_image
+from facebench.presets import get_preset
+
+
+def test_build_matches_the_preset_size():
+    for cls in HOLISTIC:
+        model = build(cls, "smoke", 68)
+        p = get_preset("smoke")
+        assert (model.cfg.width, model.cfg.depth, model.cfg.stages, model.cfg.num_points) == (p.width, p.depth,
+                                                                                                cls.stages, 68)
+        assert model.num_parameters() > 0
+
+
+def test_seconds_per_image_warms_up_then_times_each_repeat():
+    calls = []
+    per_image = seconds_per_image(lambda images: calls.append(len(images)), np.zeros((4, 8, 8, 3), np.uint8), 3)
+    assert calls == [4, 4, 4, 4] and per_image >= 0.0
