@@ -45,7 +45,7 @@ class DetectorCalibration:
 
 # Measured with calibrate_from_capture on the synthetic studio capture described in
 # docs/bench/adc.md ("Detector calibration").
-DLIB_CALIBRATION = DetectorCalibration(offset=(0.0, 0.0), scale=1.0)
+DLIB_CALIBRATION = DetectorCalibration(offset=(0.0088, 0.1111), scale=0.9899, n=76, spread=(0.1204, 0.0363, 0.051))
 
 
 @dataclass

@@ -147,17 +147,30 @@ class Grid:
         return len(self.v), len(self.u)
 
 
-def _axis(lo: float, hi: float, fine_lo: float, fine_hi: float, h: float, coarse: float) -> np.ndarray:
-    """Nodes from lo to hi: spacing ``h`` inside [fine_lo, fine_hi], ``coarse`` outside."""
-    parts = [np.arange(lo, fine_lo, coarse), np.arange(fine_lo, fine_hi, h), np.arange(fine_hi, hi, coarse), [hi]]
-    return np.unique(np.round(np.concatenate(parts), 6))
+def _axis(lo: float, hi: float, zones: tuple[tuple[float, float, float], ...], coarse: float) -> np.ndarray:
+    """Nodes from lo to hi: spacing ``h`` inside each zone (a, b, h), ``coarse`` elsewhere."""
+    marks = [lo]
+    x = lo
+    while x < hi:
+        step = coarse
+        for a, b, h in zones:
+            if a <= x < b:
+                step = min(step, h)
+        nxt = min(x + step, hi)
+        # Never jump over the start of a finer zone.
+        for a, b, h in zones:
+            if x < a < nxt and h < step:
+                nxt = a
+        marks.append(nxt)
+        x = nxt
+    return np.unique(np.round(np.array(marks), 6))
 
 
 def make_grid(h: float, v_mouth: float, band_half: float, band_rows: int) -> Grid:
     """Grid with spacing ``h`` mm over the face, plus ``band_rows`` rows packed into the mouth band
     ``v_mouth +- band_half`` (they stretch into the mouth cavity when the lips part)."""
-    u = _axis(-U_MAX, U_MAX, -U_FACE, U_FACE, h, max(4 * h, 3.0))
-    v = _axis(V_LO - 14, V_HI + 14, -180.0, 100.0, h, max(2.5 * h, 2.0))
+    u = _axis(-U_MAX, U_MAX, ((-U_FACE, U_FACE, 2 * h), (-100.0, 100.0, h)), max(4 * h, 3.0))
+    v = _axis(V_LO - 14, V_HI + 14, ((-190.0, 100.0, 2 * h), (-150.0, 75.0, h)), max(2.5 * h, 2.0))
     lo, hi = v_mouth - band_half, v_mouth + band_half
     v = v[(v < lo - 0.5 * h) | (v > hi + 0.5 * h)]
     v = np.unique(np.concatenate([v, np.linspace(lo, hi, band_rows)]))

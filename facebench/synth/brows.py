@@ -105,9 +105,9 @@ def make_hairs(seed: int, s: Subject) -> Hairs:
         lash_len.append(np.zeros(n))
     for gi, side in enumerate(SIDES):
         for lower in (False, True):
-            n = int(rng.integers(45, 60) if lower else rng.integers(110, 150))
+            n = int(rng.integers(30, 45) if lower else rng.integers(110, 150))
             sp = rng.beta(1.6, 1.2, n) * 0.88 + 0.08 if not lower else rng.uniform(0.3, 0.95, n)
-            base_len = (1.0 + 0.25 * (1 - s.sex)) * (rng.uniform(3.0, 5.0, n) if lower else rng.uniform(6.5, 10.0, n))
+            base_len = (1.0 + 0.2 * (1 - s.sex)) * (rng.uniform(1.8, 3.4, n) if lower else rng.uniform(6.5, 10.0, n))
             length = base_len * (0.55 + 0.45 * np.sin(np.pi * np.clip(sp, 0, 1)) ** 0.5)
             uvs.append(np.zeros((n, K, 2)))
             lifts.append(np.zeros((n, K)))

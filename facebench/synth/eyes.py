@@ -96,14 +96,28 @@ def aperture_distance(f: EyeFrame, u: np.ndarray, v: np.ndarray, open_up: float,
     return d, np.maximum(d_up, caps), np.maximum(d_lo, caps)
 
 
+SPHERE_CORE = 7.0   # mm: laterally within this of the eye centre the surface is exactly the sphere
+
+
 def eyeball_height(base: np.ndarray, normal: np.ndarray, centre: np.ndarray, radius: float = EYE_RADIUS
                    ) -> np.ndarray:
-    """Distance along the base normal from base points (..., 3) to the front of the eyeball
-    sphere; -inf where the normal line misses it."""
+    """Distance along the base normal from base points (..., 3) to the front of the eyeball;
+    -inf where the normal line misses it.
+
+    The palpebral fissure (~30 mm) is wider than the globe (24 mm), so towards the canthi the
+    surface continues the sphere outwards: the lateral offset t from the centre is compressed to
+    ``7 + 4 tanh((|t| - 7) / 4)`` before the sphere is intersected. Within 7 mm (the whole iris)
+    the surface is the exact sphere; points the sphere still misses get the rim's height.
+    """
+    t = base[..., 0] - centre[0]
+    a = np.abs(t)
+    squeezed = np.where(a > SPHERE_CORE, SPHERE_CORE + 4.0 * np.tanh((a - SPHERE_CORE) / 4.0), a) * np.sign(t)
+    base = base.copy()
+    base[..., 0] -= t - squeezed
     w = base - centre
     b = (normal * w).sum(-1)
     disc = b * b - ((w * w).sum(-1) - radius * radius)
-    return np.where(disc >= 0, -b + np.sqrt(np.maximum(disc, 0.0)), -np.inf)
+    return np.where(disc >= 0, -b + np.sqrt(np.maximum(disc, 0.0)), -b)
 
 
 def eye_relief(f: EyeFrame, u: np.ndarray, v: np.ndarray, h_ball: np.ndarray, h_face: np.ndarray,

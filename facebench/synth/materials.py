@@ -85,25 +85,33 @@ def _box(sel: np.ndarray, pad: int = 2) -> tuple[slice, slice] | None:
             slice(max(cols[0] - pad, 0), min(cols[-1] + pad + 1, w)))
 
 
-def albedo(model: FaceModel, pose: Pose, tex: Textures, srf: Surface, px_per_mm: float
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(albedo (H, W, 3), gloss, eye, skin, hair) for the covered pixels of a window; the last
-    four are (H, W) maps: sheen strength, eyeball coverage, and where skin / scalp-hair
-    micro-texture applies. Each feature is evaluated only inside its own bounding box."""
+def albedo(model: FaceModel, pose: Pose, tex: Textures, srf: Surface, px_per_mm: float,
+           base: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """(albedo (H, W, 3), gloss, eye, skin, hair, base) for the covered pixels of a window.
+
+    gloss, eye, skin, hair are (H, W) maps: sheen strength, eyeball coverage, and where skin /
+    scalp-hair micro-texture applies. ``base`` (H, W, 5) is the smooth part (regional skin colour,
+    hair, gloss) before the sharp features (lips, nostrils, mouth, eyes); pass it back in (e.g.
+    upsampled) to evaluate only the sharp features. Each feature is evaluated only inside its
+    own bounding box."""
     shape = srf.u.shape
     col = np.zeros(shape + (3,), np.float32)
     gloss, eye, skin, hair = (np.zeros(shape, np.float32) for _ in range(4))
+    out_base = np.zeros(shape + (5,), np.float32) if base is None else base
     box = _box(srf.mask)
     if box is None:
-        return col, gloss, eye, skin, hair
+        return col, gloss, eye, skin, hair, out_base
     sub = Surface(srf.u[box], srf.v[box], srf.p[box], srf.mask[box])
-    out = _albedo_box(model, pose, tex, sub, px_per_mm)
+    if base is None:
+        out_base[box] = _base_albedo(model, tex, sub, px_per_mm)
+    out = _features(model, pose, sub, out_base[box])
     for dst, src in zip((col, gloss, eye, skin, hair), out):
         dst[box] = src
-    return col, gloss, eye, skin, hair
+    return col, gloss, eye, skin, hair, out_base
 
 
-def _albedo_box(model: FaceModel, pose: Pose, tex: Textures, srf: Surface, px_per_mm: float):
+def _base_albedo(model: FaceModel, tex: Textures, srf: Surface, px_per_mm: float) -> np.ndarray:
+    """(H, W, 5): smooth skin colour (3), scalp-hair weight, sheen strength."""
     s = model.subject
     u, v = srf.u, srf.v
     au = np.abs(u)
@@ -138,6 +146,17 @@ def _albedo_box(model: FaceModel, pose: Pose, tex: Textures, srf: Surface, px_pe
         hair_col = np.asarray(s.hair_color, np.float32)[None, None, :] * hair_tex[..., None]
         col[hb] = col[hb] + (hair_col - col[hb]) * hair[hb][..., None]
     gloss = gloss * (1 - hair) + 0.5 * hair
+    return np.concatenate([col, hair[..., None], gloss[..., None]], -1)
+
+
+def _features(model: FaceModel, pose: Pose, srf: Surface, base: np.ndarray):
+    """Sharp features over the smooth base: lips, nostrils, mouth interior, eyes."""
+    s = model.subject
+    u, v = srf.u, srf.v
+    au = np.abs(u)
+    col = base[..., :3].copy()
+    hair = base[..., 3]
+    gloss = base[..., 4].copy()
     # Lips.
     lb = _box((au < s.mouth_width + 3) & (v < s.mouth_y + 16) & (v > s.mouth_y - 18) & srf.mask)
     if lb is not None:
@@ -166,7 +185,7 @@ def _albedo_box(model: FaceModel, pose: Pose, tex: Textures, srf: Surface, px_pe
             eye[eb] = np.maximum(eye[eb], e_m)
     gloss = np.where(eye > 0.5, 0.0, gloss) * (1.0 - interior)
     skin = (1.0 - hair) * (1.0 - eye) * (1.0 - interior)
-    return col * srf.mask[..., None], gloss, eye, skin.astype(np.float32), hair
+    return col * srf.mask[..., None], gloss, eye, skin.astype(np.float32), hair * srf.mask
 
 
 def _mouth_interior(model: FaceModel, pose: Pose, u: np.ndarray, v: np.ndarray, col: np.ndarray
@@ -217,9 +236,18 @@ def _eye(model: FaceModel, pose: Pose, eye, srf: Surface, col: np.ndarray) -> tu
     # Lid margins: a dark lash line on the upper lid, a moist pink rim on the lower.
     col = _lerp(col, [0.05, 0.035, 0.03], 0.75 * coverage(np.abs(d_up - 0.25) - 0.25, 0.05) * near * (d_up >= d_lo))
     col = _lerp(col, [0.34, 0.17, 0.15], 0.5 * coverage(np.abs(d_lo - 0.2) - 0.2, 0.05) * near * (d_lo > d_up))
-    if not (aperture > 0).any():
+    ab = _box(aperture > 0)
+    if ab is None:
         return col, aperture
-    # Eyeball: sclera, iris with radial fibres, limbal ring, pupil; caruncle at the inner corner.
+    col[ab] = _eyeball(model, eye, Surface(u[ab], v[ab], srf.p[ab], near[ab]), col[ab], aperture[ab], d_up[ab])
+    return col, aperture
+
+
+def _eyeball(model: FaceModel, eye, srf: Surface, col: np.ndarray, aperture: np.ndarray, d_up: np.ndarray):
+    """Sclera, iris with radial fibres and limbal ring, pupil, caruncle; shaded by the upper lid."""
+    s = model.subject
+    u, v = srf.u, srf.v
+    f = eye.frame
     w = srf.p - eye.centre
     r = np.linalg.norm(w, axis=-1) + 1e-9
     ang = np.arccos(np.clip((w @ eye.gaze) / r, -1, 1))
@@ -242,4 +270,4 @@ def _eye(model: FaceModel, pose: Pose, eye, srf: Surface, col: np.ndarray) -> tu
     # The upper lid shades the top of the eyeball.
     shade = 1.0 - 0.5 * np.exp(np.minimum(d_up, 0.0) / 1.3)
     ball = ball * shade[..., None]
-    return col + (ball - col) * aperture[..., None], aperture
+    return col + (ball - col) * aperture[..., None]

@@ -13,7 +13,7 @@ import numpy as np
 
 from facebench.synth.subject import Subject
 
-BAND = 0.35          # mm: half height of the mouth band at rest
+BAND = 0.05          # mm: half height of the mouth band at rest
 INNER_CORNER = 0.93  # inner mouth corners at this fraction of the mouth half-width
 BOW_PEAK = 0.22      # Cupid's bow peaks at this fraction of the half-width
 

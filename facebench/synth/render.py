@@ -25,7 +25,7 @@ from facebench.synth.face import FaceModel, Pose
 from facebench.synth.landmarks import project_landmarks
 from facebench.synth.materials import Surface, albedo
 from facebench.synth.raster import rasterize
-from facebench.synth.relief import nose_tip_v, subnasale_v
+from facebench.synth.relief import nostril
 from facebench.synth.rig import DISTANCE, Camera
 from facebench.synth.shading import LIGHTS, catchlight, irradiance, specular
 from facebench.synth.shadow import ShadowMap, make_shadow_map
@@ -101,18 +101,19 @@ def _rasterize(assets: Assets, pose: Pose, cam: Camera) -> tuple[np.ndarray, np.
     return ras.interpolate(model.grid.faces, attrs), ras.depth
 
 
-def _shade(assets: Assets, pose: Pose, cam: Camera, maps: np.ndarray, ppm: float, irr_sheen: np.ndarray | None = None):
+def _shade(assets: Assets, pose: Pose, cam: Camera, maps: np.ndarray, ppm: float, smooth: np.ndarray | None = None):
     """Material and lighting of pixel maps ``[u, v, P, N, ao, coverage]`` (H, W, 10).
 
-    Returns (albedo, irradiance, sheen_base, gloss, eye, skin, hair). When ``irr_sheen`` (H, W, 4)
-    is given (detail windows: upsampled from the working resolution, where the lighting is
-    smooth) only the material is evaluated here.
+    Returns (albedo, irradiance, sheen_base, gloss, eye, skin, hair, base). When ``smooth``
+    (H, W, 9) = [irradiance (3), sheen, base albedo (5)] is given (detail windows: upsampled from
+    the working resolution, where these are smooth) only the sharp features are evaluated.
     """
     mask = maps[..., 9] > 0.5
     srf = Surface(maps[..., 0], maps[..., 1], maps[..., 2:5], mask)
-    alb, gloss, eye, skin_w, hair_w = albedo(assets.model, pose, assets.textures, srf, ppm)
-    if irr_sheen is not None:
-        return alb, irr_sheen[..., :3], irr_sheen[..., 3], gloss, eye, skin_w, hair_w
+    base = None if smooth is None else np.ascontiguousarray(smooth[..., 4:9])
+    alb, gloss, eye, skin_w, hair_w, base = albedo(assets.model, pose, assets.textures, srf, ppm, base)
+    if smooth is not None:
+        return alb, smooth[..., :3], smooth[..., 3], gloss, eye, skin_w, hair_w, base
     idx = np.flatnonzero(mask)
     flat = maps.reshape(-1, maps.shape[-1])[idx]
     n = flat[:, 5:8]
@@ -123,7 +124,7 @@ def _shade(assets: Assets, pose: Pose, cam: Camera, maps: np.ndarray, ppm: float
     lit = assets.shadow(pose.expression).lit(p, n)
     irr.reshape(-1, 3)[idx] = irradiance(n, np.clip(flat[:, 8], 0, 1), lit)
     sheen.reshape(-1)[idx] = specular(n, p, cam.centre, np.float32(1.0)) * (0.35 + 0.65 * lit)
-    return alb, irr, sheen, gloss, eye, skin_w, hair_w
+    return alb, irr, sheen, gloss, eye, skin_w, hair_w, base
 
 
 def _catch(maps: np.ndarray, eye: np.ndarray, cam: Camera) -> np.ndarray:
@@ -147,7 +148,7 @@ def render(assets: Assets, e: Expression, camera: Camera, rng: np.random.Generat
     maps, depth = _rasterize(assets, pose, cam_w)
     ppm_w = cam_w.K[0, 0] / DISTANCE
     ppm = camera.K[0, 0] / DISTANCE
-    alb, irr, sheen, gloss, eye, skin_w, hair_w = _shade(assets, pose, cam_w, maps, ppm_w)
+    alb, irr, sheen, gloss, eye, skin_w, hair_w, base = _shade(assets, pose, cam_w, maps, ppm_w)
     cover = maps[..., 9:10]
     diffuse = alb * irr + backdrop(work, assets.backdrop, rng) * (1.0 - cover)
     spec = sheen * gloss * skin_w + _catch(maps, eye, cam_w)
@@ -157,7 +158,7 @@ def render(assets: Assets, e: Expression, camera: Camera, rng: np.random.Generat
         with np.errstate(invalid="ignore"):
             edge = cv2.dilate(depth, np.ones((3, 3))) - cv2.erode(depth, np.ones((3, 3)))
             shaky = ((edge > 2.0) | ~np.isfinite(edge)).astype(np.float32)
-        ext = np.concatenate([maps, irr, sheen[..., None], shaky[..., None]], -1)
+        ext = np.concatenate([maps, irr, sheen[..., None], base, shaky[..., None]], -1)
         windows = [_window(assets, pose, camera, ext, box, ppm) for box in _detail_windows(assets, pose, camera)]
     img = compose(wm, size, assets.textures, ppm, windows)
     draw_hairs(img, assets, pose, camera, cam_w, depth)
@@ -168,13 +169,13 @@ def render(assets: Assets, e: Expression, camera: Camera, rng: np.random.Generat
 def _window(assets: Assets, pose: Pose, camera: Camera, ext: np.ndarray, box, ppm: float):
     """(box, exact linear colour (h, w, 3), trust (h, w)) of one detail window at full size."""
     m = resample_box(ext, box, camera.size)
-    alb, irr, sheen, gloss, eye, skin_w, _ = _shade(assets, pose, camera, m[..., :10], ppm, m[..., 10:14])
+    alb, irr, sheen, gloss, eye, skin_w, _, _ = _shade(assets, pose, camera, m[..., :10], ppm, m[..., 10:19])
     mul, smask = skin_detail(assets.textures, m[..., 0], m[..., 1], ppm)
     colour = alb * irr * (1.0 + skin_w[..., None] * (mul - 1.0))
     colour += ((sheen * gloss * skin_w * smask) + _catch(m, eye, camera))[..., None]
     # Near silhouettes and occlusion edges the interpolated parameters mix two surfaces: keep the
     # upsampled colour there.
-    trust = np.clip((m[..., 9] - 0.98) / 0.02, 0, 1) * (m[..., 14] <= 0.0)
+    trust = np.clip((m[..., 9] - 0.98) / 0.02, 0, 1) * (m[..., 19] <= 0.0)
     return box, colour.astype(np.float32), trust.astype(np.float32)
 
 
@@ -195,10 +196,14 @@ def _window_box(pose: Pose, model: FaceModel, cam: Camera, urange, vrange, pad: 
 def _detail_windows(assets: Assets, pose: Pose, cam: Camera) -> list[tuple[int, int, int, int]]:
     """Output-pixel boxes around the eyes, the lips and the nostrils."""
     s, m = assets.subject, assets.model
-    boxes = [_window_box(pose, m, cam, (side * s.eye_sep - 19, side * s.eye_sep + 19), (-9.0, 9.0)) for side in SIDES]
-    w = s.mouth_width + 4.0
-    top = mouth.upper_border(s, np.zeros(1))[0] + 2.0
-    bot = mouth.lower_border(s, np.zeros(1))[0] - 2.0
-    boxes.append(_window_box(pose, m, cam, (-w, w), (bot, top)))
-    boxes.append(_window_box(pose, m, cam, (-s.nose_width - 2, s.nose_width + 2), (subnasale_v(s) - 1.5, nose_tip_v(s) + 1)))
+    boxes = []
+    for side in SIDES:
+        lo, hi = sorted((side * (s.eye_sep - 0.5 * s.eye_width - 3.0), side * (s.eye_sep + 0.5 * s.eye_width + 2.0)))
+        boxes.append(_window_box(pose, m, cam, (lo, hi), (-s.eye_lower - 2.5, s.eye_open + s.canthal_tilt + 2.0), 0.04))
+    w = s.mouth_width + 2.0
+    top = mouth.upper_border(s, np.zeros(1))[0] + 1.5
+    bot = mouth.lower_border(s, np.zeros(1))[0] - 1.5
+    boxes.append(_window_box(pose, m, cam, (-w, w), (bot, top), 0.04))
+    nu, nv, nru, nrv = nostril(s)
+    boxes.append(_window_box(pose, m, cam, (-(nu + nru + 1.5), nu + nru + 1.5), (nv - nrv - 1.0, nv + nrv + 1.0), 0.04))
     return [b for b in boxes if b is not None]

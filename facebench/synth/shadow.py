@@ -41,12 +41,12 @@ class ShadowMap:
         fy = np.pad(y.reshape(-1), (0, pad)).reshape(rows, 1024)
         r = PENUMBRA_MM * self.scale
         acc = np.zeros(n, np.float32)
-        offs = [(0, 0), (r, 0), (-r, 0), (0, r), (0, -r), (0.7 * r, 0.7 * r), (-0.7 * r, 0.7 * r),
-                (0.7 * r, -0.7 * r), (-0.7 * r, -0.7 * r)]
+        offs = [(0, 0)] + [(r * np.cos(a), r * np.sin(a)) for a in np.arange(6) * np.pi / 3]
+        thresh = d - BIAS_MM - (PENUMBRA_MM + 1.0 / self.scale) * tan
         for ox, oy in offs:
             z = cv2.remap(self.depth, fx + np.float32(ox), fy + np.float32(oy), cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=1e9).reshape(-1)[:n]
-            acc += d <= z + BIAS_MM + (PENUMBRA_MM + 1.0 / self.scale) * tan
+            acc += thresh <= z
         return (acc / len(offs)).reshape(x.shape)
 
 

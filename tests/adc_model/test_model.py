@@ -89,3 +89,14 @@ def test_make_proxy_is_area_averaging():
     proxy = make_proxy(image, 2)
     assert torch.equal(proxy[0, 0], torch.tensor([[255.0, 0.0], [0.0, 0.0]]))
     assert torch.allclose(normalise_image(torch.tensor([0, 255], dtype=torch.uint8)), torch.tensor([-0.5, 0.5]))
+
+
+@pytest.mark.parametrize("trunk, module", [("cpm", "CPMTrunk"), ("cnn67", "CNN67Trunk")])
+def test_ablation_trunks_replace_every_hourglass(trunk, module):
+    net, b = _net(trunk=trunk).eval(), _batch()
+    assert type(net.global_trunk).__name__ == module
+    assert all(type(t).__name__ == module for t in net.regional.values())
+    with torch.no_grad():
+        out = net(normalise_image(b["proxy"]), b["image"])
+    assert out.global_heatmaps.shape == (2, 68, 16, 16) and out.refined.shape == (2, 68, 2)
+    assert out.regional_heatmaps[3].shape == (2, 20, 4, 4)

@@ -1,0 +1,112 @@
+"""Landmarks of the posed face: sides, expressions, silhouettes, visibility and consistency with
+what the renderer draws (the surface parameters under each projected point)."""
+
+import numpy as np
+import pytest
+
+from facebench.geometry import points_box
+from facebench.synth.expressions import EXPRESSIONS
+from facebench.synth.landmarks import landmarks_3d, project_landmarks, surface_uv
+from facebench.synth.render import _rasterize, work_size
+
+BY_NAME = {e.name: e for e in EXPRESSIONS}
+
+
+def _lm(assets, rig, name, cam):
+    a = assets
+    pose = a.pose(BY_NAME[name])
+    return project_landmarks(a.model, pose, rig[cam])
+
+
+def _bilinear(img, xy):
+    x0, y0 = np.floor(xy).astype(int).T
+    fx, fy = (xy - np.floor(xy)).T
+    v = lambda yy, xx: img[np.clip(yy, 0, img.shape[0] - 1), np.clip(xx, 0, img.shape[1] - 1)]  # noqa: E731
+    return ((1 - fx) * (1 - fy) * v(y0, x0) + fx * (1 - fy) * v(y0, x0 + 1)
+            + (1 - fx) * fy * v(y0 + 1, x0) + fx * fy * v(y0 + 1, x0 + 1))
+
+
+@pytest.mark.parametrize("name", [e.name for e in EXPRESSIONS])
+def test_every_expression_gives_89_finite_points_on_a_well_framed_face(assets384, name):
+    assets, rig = assets384
+    for cam in (0, 4, 7):
+        lm = _lm(assets, rig, name, cam)
+        assert lm.shape == (89, 2) and np.isfinite(lm).all()
+        assert (lm > 0).all() and (lm < 383).all()
+        box = points_box(lm)
+        assert 0.45 <= (box[3] - box[1]) / 384 <= 0.8
+
+
+def test_sides_follow_the_ibug_convention_in_a_frontal_view(assets384):
+    assets, rig = assets384
+    lm = _lm(assets, rig, "neutral", 4)                      # yaw ~ +4 deg
+    x = lm[:, 0]
+    assert x[36] < x[39] < x[42] < x[45]                     # image-left eye first
+    assert x[0] < x[8] < x[16] and x[17] < x[21] < x[22] < x[26]
+    assert x[48] < x[51] < x[54] and x[31] < x[33] < x[35]
+    assert x[69] < x[68] < x[70] and x[74] < x[73] < x[75]
+    assert x[78] < x[79] and x[80] < x[81] and x[83] < x[85] < x[84] and x[86] < x[87]
+    assert lm[37, 1] < lm[41, 1] and lm[19, 1] < lm[37, 1] < lm[33, 1] < lm[51, 1] < lm[57, 1] < lm[8, 1]
+    assert lm[71, 1] < lm[37, 1] and lm[68, 1] == lm[69, 1] == lm[70, 1]   # iris edges on the pupil's row
+
+
+def test_closed_eyes_bring_the_lids_together_and_the_jaw_parts_the_lips(assets384):
+    assets, rig = assets384
+    closed = _lm(assets, rig, "eyes_closed", 3)
+    np.testing.assert_allclose(closed[[37, 38, 43, 44]], closed[[41, 40, 47, 46]], atol=0.05)
+    neutral = _lm(assets, rig, "neutral", 3)
+    opened = _lm(assets, rig, "jaw_open", 3)
+    assert abs(neutral[66, 1] - neutral[62, 1]) < 0.5        # lips together: inner lines meet
+    assert opened[66, 1] - opened[62, 1] > 15                # ~17 deg of jaw rotation
+    assert opened[8, 1] - neutral[8, 1] > 10                 # the chin drops
+    raised = _lm(assets, rig, "brows_up", 3)
+    assert (neutral[[19, 24], 1] - raised[[19, 24], 1]).min() > 2.0
+
+
+def test_surface_landmarks_sit_on_the_rendered_surface_point_they_name(assets384):
+    """Read the rendered (u, v) maps under each projected landmark: they must be the landmark's
+    own (u, v) (same mesh, same projection, no rounding)."""
+    assets, rig = assets384
+    for name, cam in (("neutral", 2), ("smile_open", 5), ("jaw_open", 7)):
+        pose = assets.pose(BY_NAME[name])
+        camera = rig[cam]
+        maps, depth = _rasterize(assets, pose, camera.at_size(work_size(384)))
+        lm = project_landmarks(assets.model, pose, camera)
+        uv = surface_uv(assets.model, pose)
+        ids = [i for i in sorted(uv) if i not in (68, 69, 70, 73, 74, 75)]
+        got = np.stack([_bilinear(maps[..., 0], lm[ids]), _bilinear(maps[..., 1], lm[ids])], 1)
+        want = np.stack([uv[i] for i in ids])
+        err = np.linalg.norm(got - want, axis=1)
+        # Bilinear reading of a map whose pixels are 0.4 mm apart: a few hundredths of a mm.
+        assert np.median(err) < 0.05 and err.max() < 0.35, (name, ids[int(np.argmax(err))], err.max())
+
+
+def test_detail_points_are_visible_from_every_camera(assets384):
+    assets, rig = assets384
+    pose = assets.pose(BY_NAME["neutral"])
+    for camera in rig:
+        maps, depth = _rasterize(assets, pose, camera)
+        p3 = landmarks_3d(assets.model, pose, camera)
+        lm = camera.project(p3)
+        z = camera.depth(p3)
+        seen = _bilinear(depth, lm[68:89])
+        assert np.all(z[68:89] <= seen + 1.5), (camera.name, np.flatnonzero(z[68:89] > seen + 1.5) + 68)
+
+
+def test_jaw_points_lie_on_the_outline(assets384):
+    """Step 2 px outwards from each lower jaw point: the surface there is far behind (background or
+    the neck under the jaw); step 2 px inwards: the face, at the point's own depth."""
+    assets, rig = assets384
+    pose = assets.pose(BY_NAME["neutral"])
+    for cam in (0, 3, 6):
+        camera = rig[cam]
+        maps, depth = _rasterize(assets, pose, camera)
+        p3 = landmarks_3d(assets.model, pose, camera)
+        lm = camera.project(p3)
+        centre = lm[[36, 45, 48, 54]].mean(0)
+        for k in range(4, 13):
+            out = (lm[k] - centre) / np.linalg.norm(lm[k] - centre)
+            inside = _bilinear(depth, (lm[k] - 2 * out)[None])[0]
+            outside = depth[tuple(np.round(lm[k] + 2 * out).astype(int)[::-1])]
+            assert abs(inside - camera.depth(p3[k])) < 3.0
+            assert not np.isfinite(outside) or outside > inside + 10.0, (cam, k, inside, outside)
