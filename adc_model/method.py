@@ -20,7 +20,7 @@ import torch
 
 from adc_model.blocks import count_parameters
 from adc_model.loss import REGIONAL_UNITS, adc_loss
-from adc_model.model import ADCConfig, ADCNet, make_proxy, normalise_image
+from adc_model.model import ADCConfig, ADCNet, ADCOutput, make_proxy, normalise_image
 from adc_model.train import TrainConfig, fit, resolve_device, seed_everything
 from facebench.errors import FacebenchError
 from facebench.methods import Method, TrainContext
@@ -153,27 +153,25 @@ class ADC(Method):
         return count_parameters(self.net)
 
     # ---- inference ----------------------------------------------------------------------------
-    def _forward(self, images: np.ndarray):
-        """(B, R, R, 3) uint8 -> ADCOutput for a batch, in eval mode, without gradients."""
+    def _forward(self, images: np.ndarray) -> tuple[ADCOutput, torch.Tensor]:
+        """(B, R, R, 3) uint8 -> (ADCOutput, the uint8 proxy (B, 3, P, P)), eval mode, no gradients."""
         if images.ndim != 4 or images.shape[-1] != 3 or images.shape[1] != images.shape[2]:
             raise ValueError(f"expected square RGB images (B, R, R, 3), got {images.shape}")
         image = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)  # (B, 3, R, R) uint8, host
         device = self.net.device
-        proxy = normalise_image(make_proxy(image, self.config.model.proxy)).to(device)
+        proxy = make_proxy(image, self.config.model.proxy)
         self.net.eval()
         with torch.no_grad():
-            return self.net(proxy, image)
+            return self.net(normalise_image(proxy.to(device)), image), proxy
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        out = [self._forward(images[i:i + PREDICT_BATCH]).refined.double().cpu().numpy()
+        out = [self._forward(images[i:i + PREDICT_BATCH])[0].refined.double().cpu().numpy()
                for i in range(0, len(images), PREDICT_BATCH)]
         return np.concatenate(out) if out else np.zeros((0, self.scheme.num_points, 2))
 
     def write_examples(self, path: Path, images: np.ndarray, gt: np.ndarray, ids: list[str]) -> None:
         """Write ``examples.npz`` (run-folder contract) for images (K, R, R, 3), gt (K, N, 2) R px."""
-        out = self._forward(images)
-        image = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
-        proxy = make_proxy(image, self.config.model.proxy).round().clamp(0, 255).to(torch.uint8)
+        out, proxy = self._forward(images)
         arrays: dict[str, np.ndarray] = {
             "ids": np.asarray(ids, dtype=str), "res": np.asarray(images.shape[1]),
             "region_names": np.asarray(REGION_NAMES, dtype=str),

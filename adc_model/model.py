@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -89,21 +90,15 @@ def normalise_image(x: Tensor) -> Tensor:
 
 
 def make_proxy(images: Tensor, side: int) -> Tensor:
-    """Area-averaged (B, 3, side, side) float 0..255 proxy of uint8 images (B, 3, R, R), on the
-    images' device, one image at a time so at most one float copy of a 4K image exists."""
-    import torch.nn.functional as F
+    """The uint8 (B, 3, side, side) proxy of uint8 images (B, 3, R, R) on the host, resampled as
+    ``facebench prepare`` resamples (area averaging down, bilinear up), one image at a time and
+    without a float copy of the full-resolution image."""
+    from facebench.pyramid import resample
 
     if images.shape[-1] == side:
-        return images.float()
-    out = []
-    for img in images:
-        x = img[None].float()
-        if x.shape[-1] % side == 0:   # exact area averaging: cv2.INTER_AREA for integer factors
-            out.append(F.avg_pool2d(x, x.shape[-1] // side))
-        else:
-            out.append(F.interpolate(x, size=(side, side), mode="area" if x.shape[-1] > side else "bilinear",
-                                     align_corners=None if x.shape[-1] > side else False))
-    return torch.cat(out)
+        return images
+    out = [torch.from_numpy(resample(np.ascontiguousarray(img.permute(1, 2, 0).numpy()), side)) for img in images]
+    return torch.stack(out).permute(0, 3, 1, 2).contiguous()
 
 
 class ADCNet(nn.Module):

@@ -9,8 +9,9 @@ set of landmarks): memory does not depend on what the pixels show.
 
 A measurement whose projected peak exceeds ``budget`` of the memory available right now is not
 started: it is reported with status ``projected`` and the figure extrapolated from the ones
-measured at smaller R with a least-squares fit ``peak = a + b R^2`` (a holistic network's
-activations grow with the pixel count; ADC's stay nearly constant, which the fit also captures).
+measured at smaller R with a least-squares fit ``peak = a + b size + input`` where ``size`` is what
+the activations grow with (R^2 for a holistic network, the crop side squared for ADC, whose crops
+are all that depends on R) and ``input`` the uint8 input batch where it is counted (CPU).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def _training_step(spec: MemorySpec) -> dict[str, Any]:
 
         cfg = cls.config_for(preset, spec.res, spec.scheme)
         net = ADCNet(cfg.model).to(device)
-        proxy = make_proxy(image, cfg.model.proxy).round().to(torch.uint8)  # area averaging, on the host
+        proxy = make_proxy(image, cfg.model.proxy)   # uint8, area averaging on the host (the loader's images/256)
         batch = {"image": image, "proxy": proxy, "landmarks": landmarks,
                  "proxy_landmarks": rescale_points(landmarks, spec.res, cfg.model.proxy)}
         loss_fn = ADCLoss(spec.res, tuple(int(i) for i in net.regional_ids), cfg.model.proxy, cfg.regional_units)
@@ -175,19 +176,41 @@ def _head(spec: MemorySpec) -> dict[str, Any]:
 
 # ---- projection ---------------------------------------------------------------------------------
 
-def project_peak(measured: list[tuple[int, float]], res: int) -> float:
-    """Extrapolate a peak (MiB) at ``res`` from measured (res, peak) pairs with ``a + b R^2``
-    (least squares; a single pair is scaled as b R^2, an upper bound)."""
+def project_peak(measured: list[tuple[float, float]], size: float) -> float:
+    """Extrapolate a peak (MiB) at activation size ``size`` from measured (size, peak) pairs with a
+    least-squares line ``a + b size`` (b >= 0). Where the measured sizes do not determine a slope
+    (one point, or all equal), a larger size is scaled proportionally from the largest measured
+    one (an upper bound) and a smaller or equal one gets the largest measured peak."""
     if not measured:
         raise ValueError("no measurements to project from")
-    if len(measured) == 1:
-        r0, p0 = measured[0]
-        return float(p0 * (res / r0) ** 2)
-    r = np.array([m[0] for m in measured], dtype=np.float64)
+    x = np.array([m[0] for m in measured], dtype=np.float64)
     p = np.array([m[1] for m in measured], dtype=np.float64)
-    design = np.stack([np.ones_like(r), r ** 2], axis=1)
-    (a, b), *_ = np.linalg.lstsq(design, p, rcond=None)
-    return float(a + max(b, 0.0) * res ** 2)
+    if np.ptp(x) == 0:
+        top = int(np.argmax(x))
+        return float(p.max() if size <= x[top] else p[top] * size / x[top])
+    (a, b), *_ = np.linalg.lstsq(np.stack([np.ones_like(x), x], axis=1), p, rcond=None)
+    if b < 0:
+        a, b = float(p.mean()), 0.0
+    return float(a + b * size)
+
+
+def activation_size(spec: MemorySpec) -> int:
+    """What a training step's activations grow with: R^2 for a holistic network (it sees the whole
+    image), crop(R)^2 for the ADC family (the crops; the proxy is always 256 px)."""
+    if not spec.method.startswith("adc"):
+        return spec.res ** 2
+    from facebench.presets import get_preset
+
+    return get_preset(spec.preset).crop_for(spec.res) ** 2
+
+
+def input_mib(spec: MemorySpec, device: str) -> float:
+    """The uint8 input batch (B, 3, R, R) in MiB where it is counted (a CPU's resident memory;
+    ADC keeps it on the host, so a GPU's allocation does not hold it)."""
+    import torch
+
+    on_gpu = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    return 0.0 if on_gpu else spec.batch * 3 * spec.res ** 2 / 2**20
 
 
 def available_mib(device: str = "auto") -> float:
@@ -225,15 +248,16 @@ def bench_memory(methods: tuple[str, ...], resolutions: tuple[int, ...], batches
     results = []
     for method in methods:
         for batch in batches:
-            measured: list[tuple[int, float]] = []
+            measured: list[tuple[float, float]] = []   # (activation size, peak - input batch)
+            measured_res: list[int] = []
             for res in sorted(set(resolutions)):
                 spec = MemorySpec(method, res, batch, preset, device, scheme)
                 limit = budget * available_mib(device)
-                guess = project_peak(measured, res) if measured else None
+                size, fixed = activation_size(spec), input_mib(spec, device)
+                guess = project_peak(measured, size) + fixed if measured else None
                 if guess is not None and guess > limit:
                     results.append({**_head(spec), "peak_mib": round(guess, 1), "status": "projected",
-                                    "device": device, "preset": preset,
-                                    "projected_from": [m[0] for m in measured],
+                                    "device": device, "preset": preset, "projected_from": measured_res[:],
                                     "note": f"projected {guess:.0f} MiB > {budget:.0%} of {limit / budget:.0f} MiB available"})
                     continue
                 if progress:
@@ -242,7 +266,8 @@ def bench_memory(methods: tuple[str, ...], resolutions: tuple[int, ...], batches
                 row.pop("trace", None)
                 results.append(row)
                 if row["status"] == "ok":
-                    measured.append((res, float(row["peak_mib"])))
+                    measured.append((float(size), float(row["peak_mib"]) - fixed))
+                    measured_res.append(res)
     return results
 
 

@@ -228,7 +228,7 @@ def report_cmd(runs_dir, out, with_paper):
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--subjects", type=click.IntRange(min=1), default=12, show_default=True, help="Number of subjects (each its own 3-D face).")
 @click.option("--expressions", type=click.IntRange(1, 24), default=24, show_default=True, help="The first K of the 24 named expressions (neutral first).")
-@click.option("--cameras", type=click.IntRange(1, 64), default=8, show_default=True, help="Cameras on the rig's arc (yaw -30..30 deg, pitch -11..6 deg).")
+@click.option("--cameras", type=click.IntRange(1, 64), default=8, show_default=True, help="Cameras on the rig's arc (yaw -28..28 deg, pitch -11..0 deg).")
 @click.option("--size", type=click.IntRange(min=64), default=4096, show_default=True, help="Square image side in px.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Same seed -> byte-identical files.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")

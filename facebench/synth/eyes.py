@@ -127,7 +127,9 @@ def eye_relief(f: EyeFrame, u: np.ndarray, v: np.ndarray, h_ball: np.ndarray, h_
     d, d_up, d_lo = aperture_distance(f, u, v, open_up, open_lo)
     s, t = local(f, u, v)
     upper_side = d_up >= d_lo
-    thick = np.where(upper_side, 1.5, 1.0)
+    # The lids thin out towards the canthi, so the corners are not pits.
+    taper = np.sin(np.pi * np.clip(s, 0.0, 1.0)) ** 0.6
+    thick = np.where(upper_side, 1.5, 1.0) * taper
     lam = np.where(upper_side, 0.55, 0.5)
     lid = h_ball + thick * (1.0 - np.exp(-np.maximum(d, 0.0) / lam))
     # The crease: a fold line on the upper lid.
@@ -139,7 +141,10 @@ def eye_relief(f: EyeFrame, u: np.ndarray, v: np.ndarray, h_ball: np.ndarray, h_
     hmax = np.maximum(blend, h_face)
     smooth = hmax + k * np.log(np.exp((blend - hmax) / k) + np.exp((h_face - hmax) / k)) - k * np.log(2.0)
     smooth = np.maximum(smooth, hmax)
-    return np.where(d < 0, np.where(np.isfinite(h_ball), h_ball, h_face), smooth)
+    # Towards the canthi the opening rises to the surrounding skin (caruncle, conjunctival folds)
+    # instead of diving to the globe, which would leave the corners at the bottom of a pit.
+    floor = h_face - 7.0 * np.sin(np.pi * np.clip(s, 0.0, 1.0)) ** 0.5
+    return np.where(d < 0, np.maximum(h_ball, floor), smooth)
 
 
 def margin_points(f: EyeFrame, s: np.ndarray, upper: bool, open_up: float, open_lo: float) -> np.ndarray:

@@ -81,15 +81,16 @@ def surface_uv(model: FaceModel, pose: Pose) -> dict[int, np.ndarray]:
         pts[60 + k] = p
     # Nose details 78-82.
     pts[78], pts[79] = np.array([-nu, nv]), np.array([nu, nv])
-    pts[80] = np.array([-(au + 0.97 * ru), av + 0.15 * rv])
-    pts[81] = np.array([au + 0.97 * ru, av + 0.15 * rv])
+    up = np.deg2rad(40.0)       # the groove's upper-lateral part, where the ala meets the cheek
+    pts[80] = np.array([-(au + np.cos(up) * ru), av + np.sin(up) * rv])
+    pts[81] = np.array([au + np.cos(up) * ru, av + np.sin(up) * rv])
     pts[82] = np.array([0.0, vsn + 0.5 * (vt - vsn) - 0.8])
     # Philtrum 83-85, commissures 86-87, mentolabial fold 88.
     mid = lambda x: 0.5 * (vsn + mouth.upper_border(s, np.array([x]))[0])   # noqa: E731
     ridge = 4.0 + 0.8 * 0.5
     pts[83], pts[84] = np.array([-ridge, mid(-ridge)]), np.array([ridge, mid(ridge)])
     pts[85] = np.array([0.0, mid(0.0)])
-    pts[86], pts[87] = np.array([-(w + 2.5), my - 0.8]), np.array([w + 2.5, my - 0.8])
+    pts[86], pts[87] = np.array([-(w + 3.0), my - 0.8]), np.array([w + 3.0, my - 0.8])
     pts[88] = np.array([0.0, mentolabial_v(s)])
     return pts
 
@@ -134,14 +135,19 @@ def jaw_points(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
     n /= np.linalg.norm(n, axis=-1, keepdims=True)
     view = camera.centre - p
     g = (n * view).sum(-1) / np.linalg.norm(view, axis=-1)   # > 0 facing the camera
+    xy = camera.project(p)
     out = np.empty((17, 3))
     for k in range(17):
         gk = g[k]
         cross = np.flatnonzero((gk[:-1] > 0) & (gk[1:] <= 0))
         if len(cross):
-            i = cross[0]
-            a = gk[i] / (gk[i] - gk[i + 1])
-            uv = paths[k, i] + a * (paths[k, i + 1] - paths[k, i])
+            a = gk[cross] / (gk[cross] - gk[cross + 1])
+            cand = paths[k, cross] + a[:, None] * (paths[k, cross + 1] - paths[k, cross])
+            # Several turns (a chin bump, then the jaw's underside): the outermost in the image
+            # is the outline the annotator sees.
+            outward = xy[k, -1] - xy[k, 0]
+            c3 = mesh_point(pose.points, model.grid, cand)
+            uv = cand[int(np.argmax(camera.project(c3) @ outward))]
         else:
             uv = paths[k, int(np.argmin(np.where(gk > 0, gk, np.inf)))]
         out[k] = mesh_point(pose.points, model.grid, uv[None])[0]
@@ -149,33 +155,44 @@ def jaw_points(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
 
 
 def landmarks_3d(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
-    """(89, 3) head-frame landmark positions for this pose and view."""
+    """(89, 3) head-frame landmark positions for this pose and view (the iris edges are the limbus
+    points whose projections cross the pupil's image row)."""
     out = np.full((89, 3), np.nan)
     uv = surface_uv(model, pose)
     ids = sorted(uv)
     out[ids] = mesh_point(pose.points, model.grid, np.stack([uv[i] for i in ids]))
     out[0:17] = jaw_points(model, pose, camera)
-    for eye, pupil in zip(model.eyes, (68, 73)):
+    s = model.subject
+    for eye, (pupil, left, right) in zip(model.eyes, ((68, 69, 70), (73, 74, 75))):
         out[pupil] = eye.centre + 12.0 * eye.gaze
+        rim3 = iris_rim(eye.centre, eye.gaze, s.iris_radius)
+        rim = camera.project(rim3)
+        (ia, ta), (ib, tb) = _row_crossings(rim, camera.project(out[pupil])[1])
+        out[left] = rim3[ia] + ta * (rim3[(ia + 1) % len(rim3)] - rim3[ia])
+        out[right] = rim3[ib] + tb * (rim3[(ib + 1) % len(rim3)] - rim3[ib])
     return out
 
 
 def project_landmarks(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
     """(89, 2) exact sub-pixel landmarks in ``camera``'s image."""
-    pts3 = landmarks_3d(model, pose, camera)
-    xy = camera.project(pts3)
+    xy = camera.project(landmarks_3d(model, pose, camera))
     s = model.subject
     for eye, (pupil, left, right) in zip(model.eyes, ((68, 69, 70), (73, 74, 75))):
+        # The iris edges are set on the pupil's row exactly (not via the 3-D chord).
         rim = camera.project(iris_rim(eye.centre, eye.gaze, s.iris_radius))
-        xy[left], xy[right] = _row_crossings(rim, xy[pupil, 1])
+        (ia, ta), (ib, tb) = _row_crossings(rim, xy[pupil, 1])
+        for k, (i, t) in ((left, (ia, ta)), (right, (ib, tb))):
+            a, b = rim[i], rim[(i + 1) % len(rim)]
+            xy[k] = (a[0] + t * (b[0] - a[0]), xy[pupil, 1])
     return xy
 
 
-def _row_crossings(curve: np.ndarray, y: float) -> tuple[np.ndarray, np.ndarray]:
-    """Leftmost and rightmost points where a closed image curve (n, 2) crosses row ``y``."""
+def _row_crossings(curve: np.ndarray, y: float) -> tuple[tuple[int, float], tuple[int, float]]:
+    """Where a closed image curve (n, 2) crosses row ``y``, leftmost and rightmost: (segment
+    index, fraction along the segment)."""
     a, b = curve, np.roll(curve, -1, axis=0)
-    hit = (a[:, 1] - y) * (b[:, 1] - y) <= 0
-    hit &= a[:, 1] != b[:, 1]
+    hit = np.flatnonzero(((a[:, 1] - y) * (b[:, 1] - y) <= 0) & (a[:, 1] != b[:, 1]))
     t = (y - a[hit, 1]) / (b[hit, 1] - a[hit, 1])
     xs = a[hit, 0] + t * (b[hit, 0] - a[hit, 0])
-    return np.array([xs.min(), y]), np.array([xs.max(), y])
+    lo, hi = int(np.argmin(xs)), int(np.argmax(xs))
+    return (int(hit[lo]), float(t[lo])), (int(hit[hi]), float(t[hi]))

@@ -79,7 +79,7 @@ def lip_relief(s: Subject, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     in_band = (v > bot) & (v < top)
     crease = np.where(in_band, -1.2 * np.clip(1.0 - x, 0, 1) ** 0.3, 0.0)
     # Commissure: a small pit just outside each mouth corner.
-    pit = -1.0 * np.exp(-0.5 * (((np.abs(u) - s.mouth_width - 2.5) / 2.2) ** 2 + ((v - s.mouth_y + 0.8) / 3.2) ** 2))
+    pit = -0.5 * np.exp(-0.5 * (((np.abs(u) - s.mouth_width - 3.0) / 2.5) ** 2 + ((v - s.mouth_y + 0.8) / 3.2) ** 2))
     return muzzle + bulge_u + bulge_l + roll + crease + pit
 
 

@@ -45,7 +45,7 @@ def subnasale_v(s: Subject) -> float:
 
 def ala(s: Subject) -> tuple[float, float, float, float]:
     """(|u| centre, v centre, u radius, v radius) of each alar lobule."""
-    return s.nose_width - 6.0, subnasale_v(s) + 4.0, 6.3, 5.6
+    return s.nose_width - 7.0, subnasale_v(s) + 4.0, 7.5, 6.0
 
 
 def nostril(s: Subject) -> tuple[float, float, float, float]:
@@ -59,7 +59,7 @@ def nose_relief(s: Subject, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     a = np.clip((NASION_V - v) / (NASION_V - vt), 0.0, 1.0)
     dorsum = 2.2 + (p - 2.2) * a ** 1.05
     q = np.clip((v - vsn) / (vt - vsn), 0.0, 1.0)
-    under = 1.2 + (p - 1.2) * (1.0 - (1.0 - q) ** 2.4)
+    under = 1.2 + (p - 1.2) * (1.0 - (1.0 - q) ** 1.8)
     height = np.where(v > NASION_V, 2.2 * np.exp(-0.5 * ((v - NASION_V) / 6.0) ** 2),
                       np.where(v >= vt, dorsum, np.where(v >= vsn, under, 1.2 * np.exp(-0.5 * ((v - vsn) / 1.5) ** 2))))
     # Half-width: narrow bridge widening to the tip lobule.
@@ -74,15 +74,15 @@ def nose_relief(s: Subject, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     groove = np.zeros_like(u)
     for side in (-1, 1):
         rho = np.sqrt(((u - side * au) / ru) ** 2 + ((v - av) / rv) ** 2)
-        h_ala = np.maximum(h_ala, (0.42 * p) * np.clip(1 - rho ** 2, 0, None) ** 0.55)
+        h_ala = np.maximum(h_ala, (0.3 * p) * np.clip(1 - rho ** 2, 0, None) ** 2.0)
         lateral = np.clip(0.3 + side * (u - side * au) / ru, 0, 1)
-        groove = groove + 1.4 * lateral * np.exp(-0.5 * ((rho - 1.02) / 0.07) ** 2)
+        groove = groove + 1.0 * lateral * np.exp(-0.5 * ((rho - 1.0) / 0.08) ** 2)
     nose = _smax(nose, h_ala, 2.0) - groove
     # Nostrils: shallow pits on the underside, plus the columella between them.
     nu, nv, nru, nrv = nostril(s)
     for side in (-1, 1):
         rho = np.sqrt(((u - side * nu) / nru) ** 2 + ((v - nv) / nrv) ** 2)
-        nose = nose - 3.0 * np.clip(1 - rho ** 2, 0, None) ** 0.5
+        nose = nose - 0.8 * np.clip(1 - rho ** 2, 0, None) ** 1.5
     return nose
 
 

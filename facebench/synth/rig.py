@@ -1,7 +1,8 @@
 """The studio rig: calibrated pinhole cameras on an arc in front of the subject.
 
-Camera ``k`` of ``n`` sits at yaw ``-30 + 60 k / (n - 1)`` degrees (positive: on the subject's left,
-the image right of a frontal view) and a pitch between -11 and +6 degrees (positive: above), with
+Camera ``k`` of ``n`` sits at yaw ``-28 + 56 k / (n - 1)`` degrees (positive: on the subject's left,
+the image right of a frontal view) and a pitch between -11 and 0 degrees (positive: above; the
+rig sits at and below eye level so the nostrils stay in view), with
 small per-camera calibration jitter (distance, principal point, roll) from the rig's own random
 stream. All cameras aim at the middle of the face; focal lengths are set so the face (brows to
 chin) fills about two thirds of the frame height. Extrinsics map the head frame (mm) to OpenCV
@@ -21,7 +22,7 @@ TARGET = np.array([0.0, -46.0, 55.0])   # mm, head frame: the point every camera
 DISTANCE = 900.0                         # mm, arc radius
 FACE_HEIGHT = 148.0                      # mm, nominal brow-to-chin extent the framing is set for
 FILL = 0.64                              # nominal fraction of the frame height the face fills
-YAW_RANGE = 30.0
+YAW_RANGE = 28.0
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,10 @@ def nominal_angles(n: int) -> list[tuple[float, float]]:
     out = []
     for k in range(n):
         yaw = -YAW_RANGE + 2 * YAW_RANGE * k / (n - 1)
-        pitch = -2.5 + 8.5 * np.sin(2.39996 * k + 1.0)
-        out.append((yaw, float(np.clip(pitch, -11.0, 6.0))))
+        pitch = -5.5 + 5.5 * np.sin(2.39996 * k + 1.0)
+        if abs(yaw) > 22.0:          # from far round and below, the nose hides the far iris edge
+            pitch = max(pitch, -5.0)
+        out.append((yaw, float(np.clip(pitch, -11.0, 0.0))))
     return out
 
 

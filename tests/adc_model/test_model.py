@@ -87,7 +87,8 @@ def test_make_proxy_is_area_averaging():
     image = torch.zeros(1, 3, 8, 8, dtype=torch.uint8)
     image[..., :4, :4] = 255
     proxy = make_proxy(image, 2)
-    assert torch.equal(proxy[0, 0], torch.tensor([[255.0, 0.0], [0.0, 0.0]]))
+    assert proxy.dtype == torch.uint8 and torch.equal(proxy[0, 0], torch.tensor([[255, 0], [0, 0]], dtype=torch.uint8))
+    assert make_proxy(image, 8) is image
     assert torch.allclose(normalise_image(torch.tensor([0, 255], dtype=torch.uint8)), torch.tensor([-0.5, 0.5]))
 
 

@@ -3,20 +3,31 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from facebench.bench import MEMORY_KEYS, available_mib, bench_memory, memory_rows_markdown, project_peak
+from facebench.bench import (MEMORY_KEYS, MemorySpec, activation_size, available_mib, bench_memory, input_mib,
+                             memory_rows_markdown, project_peak)
 from facebench.cli import cli
 from facebench.errors import FacebenchError
 
 
-def test_projection_fits_a_plus_b_r_squared():
-    # 100 MiB at 256 and 400 MiB at 512: a = 0, b = 300 / (512^2 - 256^2) -> 1600 MiB at 1024.
-    assert project_peak([(256, 100.0), (512, 400.0)], 1024) == pytest.approx(1600.0)
-    # Constant memory (ADC-like) stays constant.
-    assert project_peak([(256, 500.0), (512, 500.0), (1024, 500.0)], 4096) == pytest.approx(500.0)
-    # One point: everything scales with R^2 (an upper bound).
-    assert project_peak([(256, 100.0)], 512) == pytest.approx(400.0)
+def test_projection_fits_a_line_in_the_activation_size():
+    # Holistic: 100 MiB at 256^2 and 400 MiB at 512^2: a = 0, b = 300 / (512^2 - 256^2) -> 1600 at 1024^2.
+    assert project_peak([(256**2, 100.0), (512**2, 400.0)], 1024**2) == pytest.approx(1600.0)
+    # Memory that does not grow stays where it is; a decreasing fit is not extrapolated downwards.
+    assert project_peak([(1, 500.0), (2, 500.0), (3, 500.0)], 9) == pytest.approx(500.0)
+    assert project_peak([(1, 510.0), (2, 490.0)], 9) == pytest.approx(500.0)
+    # No slope known (one point, or equal sizes): proportional above, the largest peak at or below.
+    assert project_peak([(256**2, 100.0)], 512**2) == pytest.approx(400.0)
+    assert project_peak([(128**2, 300.0), (128**2, 310.0)], 256**2) == pytest.approx(1240.0)
+    assert project_peak([(128**2, 300.0), (128**2, 310.0)], 128**2) == pytest.approx(310.0)
     with pytest.raises(ValueError):
         project_peak([], 256)
+
+
+def test_activation_size_and_input_batch():
+    # ADC's activations follow its crop (paper preset: 128 at 256 and 512, 256 at 1024 and 4096).
+    assert activation_size(MemorySpec("adc", 512, 1)) == 128**2 and activation_size(MemorySpec("adc", 4096, 1)) == 256**2
+    assert activation_size(MemorySpec("hg2", 512, 1)) == 512**2
+    assert input_mib(MemorySpec("adc", 4096, 4), "cpu") == pytest.approx(192.0)   # 4 x 3 x 4096^2 bytes
     assert available_mib("cpu") > 0
 
 
@@ -39,6 +50,8 @@ def test_memory_cli_measures_in_a_fresh_process_and_projects_what_does_not_fit()
     assert all(set(MEMORY_KEYS) <= set(r) for r in rows)
     ok, projected = rows
     assert ok["peak_mib"] > ok["baseline_mib"] > 50 and ok["params"] > 0 and ok["device"] == "cpu"
-    assert projected["peak_mib"] == pytest.approx(ok["peak_mib"] * 4, rel=1e-3) and projected["projected_from"] == [128]
+    # Same crop at 128 and 256 (smoke: 32 px): projected as the measured peak plus the larger input.
+    grown = (ok["peak_mib"] - 3 * 128**2 / 2**20) + 3 * 256**2 / 2**20
+    assert projected["peak_mib"] == pytest.approx(grown, abs=0.1) and projected["projected_from"] == [128]
     table = memory_rows_markdown(rows)
     assert "| adc | 256 | 1 |" in table and "projected" in table

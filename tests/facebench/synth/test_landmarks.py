@@ -18,6 +18,12 @@ def _lm(assets, rig, name, cam):
     return project_landmarks(a.model, pose, rig[cam])
 
 
+def _nearest_depth(depth, xy):
+    """Smallest depth among the 2 x 2 pixels around a point (inf at the background)."""
+    x0, y0 = np.floor(xy).astype(int)
+    return depth[y0:y0 + 2, x0:x0 + 2].min()
+
+
 def _bilinear(img, xy):
     x0, y0 = np.floor(xy).astype(int).T
     fx, fy = (xy - np.floor(xy)).T
@@ -74,28 +80,44 @@ def test_surface_landmarks_sit_on_the_rendered_surface_point_they_name(assets384
         lm = project_landmarks(assets.model, pose, camera)
         uv = surface_uv(assets.model, pose)
         ids = [i for i in sorted(uv) if i not in (68, 69, 70, 73, 74, 75)]
+        p3 = landmarks_3d(assets.model, pose, camera)
+        visible = [i for i in ids if camera.depth(p3[i]) <= _nearest_depth(depth, lm[i]) + 1.5]
+        assert len(visible) >= 0.93 * len(ids) and set(range(76, 89)) <= set(visible), (name, set(ids) - set(visible))
+        ids = visible
         got = np.stack([_bilinear(maps[..., 0], lm[ids]), _bilinear(maps[..., 1], lm[ids])], 1)
         want = np.stack([uv[i] for i in ids])
         err = np.linalg.norm(got - want, axis=1)
         # Bilinear reading of a map whose pixels are 0.4 mm apart: a few hundredths of a mm.
-        assert np.median(err) < 0.05 and err.max() < 0.35, (name, ids[int(np.argmax(err))], err.max())
+        assert np.median(err) < 0.05 and err.max() < 0.8, (name, ids[int(np.argmax(err))], err.max())
 
 
-def test_detail_points_are_visible_from_every_camera(assets384):
+@pytest.mark.parametrize("name", ["neutral", "smile_open", "pucker", "mouth_left", "disgust", "scream"])
+def test_detail_points_are_visible_from_every_camera(assets384, name):
+    """Points 68-88 are in view in every camera: the pixel under a surface point shows that same
+    surface point (its rendered (u, v) within 2 mm), the pixel under a pupil or iris edge shows
+    the eyeball at that depth. (Closed eyes hide the pupils, by nature.)"""
     assets, rig = assets384
-    pose = assets.pose(BY_NAME["neutral"])
+    pose = assets.pose(BY_NAME[name])
+    uv = surface_uv(assets.model, pose)
     for camera in rig:
         maps, depth = _rasterize(assets, pose, camera)
         p3 = landmarks_3d(assets.model, pose, camera)
         lm = camera.project(p3)
-        z = camera.depth(p3)
-        seen = _bilinear(depth, lm[68:89])
-        assert np.all(z[68:89] <= seen + 1.5), (camera.name, np.flatnonzero(z[68:89] > seen + 1.5) + 68)
+        hidden = []
+        for i in range(68, 89):
+            x, y = np.round(lm[i]).astype(int)
+            if i in uv:
+                ok = maps[y, x, 9] > 0.5 and np.hypot(*(maps[y, x, :2] - uv[i])) < 2.0
+            else:
+                ok = camera.depth(p3[i]) <= depth[y, x] + 1.5
+            if not ok:
+                hidden.append(i)
+        assert not hidden, (name, camera.name, hidden)
 
 
 def test_jaw_points_lie_on_the_outline(assets384):
-    """Step 2 px outwards from each lower jaw point: the surface there is far behind (background or
-    the neck under the jaw); step 2 px inwards: the face, at the point's own depth."""
+    """The lower jaw points are on the rendered face (their pixel shows the jaw at their depth),
+    and 2 px further out the surface is behind the jaw (the background, or the neck under it)."""
     assets, rig = assets384
     pose = assets.pose(BY_NAME["neutral"])
     for cam in (0, 3, 6):
@@ -106,7 +128,7 @@ def test_jaw_points_lie_on_the_outline(assets384):
         centre = lm[[36, 45, 48, 54]].mean(0)
         for k in range(4, 13):
             out = (lm[k] - centre) / np.linalg.norm(lm[k] - centre)
-            inside = _bilinear(depth, (lm[k] - 2 * out)[None])[0]
+            here = _nearest_depth(depth, lm[k])
             outside = depth[tuple(np.round(lm[k] + 2 * out).astype(int)[::-1])]
-            assert abs(inside - camera.depth(p3[k])) < 3.0
-            assert not np.isfinite(outside) or outside > inside + 10.0, (cam, k, inside, outside)
+            assert abs(here - camera.depth(p3[k])) < 1.5, (cam, k, here, camera.depth(p3[k]))
+            assert not np.isfinite(outside) or outside > here + 2.0, (cam, k, here, outside)
