@@ -122,7 +122,7 @@ class ADC(Method):
         dataset = LandmarkDataset(data, "train", ctx.res, proxy_res=cfg.model.proxy, max_samples=cfg.max_train_samples)
         if len(dataset) == 0:
             raise FacebenchError("the prepared dataset has no training samples", ctx.data_root)
-        loss_fn = ADCLoss(ctx.res, tuple(int(i) for i in net.regional_ids), cfg.model.proxy, cfg.regional_units)
+        loss_fn = ADCLoss(ctx.res, data.scheme.regional, cfg.model.proxy, cfg.regional_units)
         train_cfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                                 lr_drop_epoch=cfg.lr_drop_epoch, lr_after=cfg.lr_after, seed=ctx.seed,
                                 device=ctx.device, workers=ctx.workers, progress=ctx.progress)

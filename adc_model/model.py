@@ -68,11 +68,10 @@ class ADCOutput(NamedTuple):
     refined_stages: tuple[Tensor, ...]      # (B, N, 2) per regional stage; the last is ``refined``
 
 
-def build_trunk(kind: str, num_points: int, width: int, depth: int, stages: int, light: bool,
-                in_channels: int = 3) -> nn.Module:
-    """A trunk (B, in_channels, S, S) -> tuple of ``stages`` (B, num_points, S/4, S/4) logits."""
+def build_trunk(kind: str, num_points: int, width: int, depth: int, stages: int, light: bool) -> nn.Module:
+    """A trunk (B, 3, S, S) -> tuple of ``stages`` (B, num_points, S/4, S/4) logits."""
     if kind == "hourglass":
-        return StackedHourglass(num_points, width, depth, stacks=stages, light=light, in_channels=in_channels)
+        return StackedHourglass(num_points, width, depth, stacks=stages, light=light)
     if kind == "cpm":
         from baselines.cpm import CPMTrunk
 
@@ -86,7 +85,7 @@ def build_trunk(kind: str, num_points: int, width: int, depth: int, stages: int,
 
 def normalise_image(x: Tensor) -> Tensor:
     """uint8-valued pixels (any dtype, 0..255) -> float in [-0.5, 0.5], the models' input range."""
-    return x.float() / 255.0 - 0.5 if not x.is_floating_point() else x / 255.0 - 0.5
+    return (x if x.is_floating_point() else x.float()) / 255.0 - 0.5
 
 
 def make_proxy(images: Tensor, side: int) -> Tensor:
@@ -108,7 +107,6 @@ class ADCNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         scheme = get_scheme(cfg.scheme)
-        self.num_points = scheme.num_points
         self.regions = region_indices(scheme)
         self.global_trunk = build_trunk(cfg.trunk, scheme.num_points, cfg.width, cfg.depth, 1, cfg.light)
         self.regional = nn.ModuleDict({
@@ -131,8 +129,7 @@ class ADCNet(nn.Module):
         coarse = geometry.rescale_points(soft_argmax2d(heat), logits.shape[-1], res)  # (B, N, 2) R px
         boxes = region_boxes(coarse, self.regions, res, self.cfg.margin, self.cfg.min_side * res,
                              self.cfg.noise if self.training else 0.0)      # (B, 4, 4)
-        crops = roi_crop_batch(image, boxes, self.cfg.crop, self.cfg.max_subsamples)  # (B, 4, 3, C, C)
-        crops = crops.to(self.device)
+        crops = roi_crop_batch(image, boxes, self.cfg.crop, self.cfg.max_subsamples)  # (B, 4, 3, C, C) on the device
         per_stage: list[list[Tensor]] = [[] for _ in range(self.cfg.regional_stages)]
         regional_heatmaps = []
         for r, name in enumerate(REGION_NAMES):

@@ -72,9 +72,11 @@ def _training_step(spec: MemorySpec) -> dict[str, Any]:
     from facebench.geometry import rescale_points
     from facebench.methods import get_method
     from facebench.presets import get_preset
+    from facebench.schemes import get_scheme
 
     device = resolve_device(spec.device)
     preset = get_preset(spec.preset)
+    scheme = get_scheme(spec.scheme)
     cls = get_method(spec.method)
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
@@ -89,14 +91,12 @@ def _training_step(spec: MemorySpec) -> dict[str, Any]:
         proxy = make_proxy(image, cfg.model.proxy)   # uint8, area averaging on the host (the loader's images/256)
         batch = {"image": image, "proxy": proxy, "landmarks": landmarks,
                  "proxy_landmarks": rescale_points(landmarks, spec.res, cfg.model.proxy)}
-        loss_fn = ADCLoss(spec.res, tuple(int(i) for i in net.regional_ids), cfg.model.proxy, cfg.regional_units)
+        loss_fn = ADCLoss(spec.res, scheme.regional, cfg.model.proxy, cfg.regional_units)
     else:
         from functools import partial
 
         from baselines.holistic import HolisticConfig, heatmap_loss
-        from facebench.schemes import get_scheme
 
-        scheme = get_scheme(spec.scheme)
         hcfg = HolisticConfig(method=spec.method, scheme=spec.scheme, num_points=scheme.num_points,
                               width=preset.width, depth=preset.depth, stages=cls.stages, input_size=spec.res)
         net = cls.build_trunk(hcfg).to(device)      # trained holistically at R: the whole image on the device
@@ -186,8 +186,7 @@ def project_peak(measured: list[tuple[float, float]], size: float) -> float:
     x = np.array([m[0] for m in measured], dtype=np.float64)
     p = np.array([m[1] for m in measured], dtype=np.float64)
     if np.ptp(x) == 0:
-        top = int(np.argmax(x))
-        return float(p.max() if size <= x[top] else p[top] * size / x[top])
+        return float(p.max() * max(1.0, size / x[0]))
     (a, b), *_ = np.linalg.lstsq(np.stack([np.ones_like(x), x], axis=1), p, rcond=None)
     if b < 0:
         a, b = float(p.mean()), 0.0

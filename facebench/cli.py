@@ -300,3 +300,43 @@ def bench_memory_cmd(methods, resolutions, batches, preset, device, budget, as_j
     names = tuple(n.strip() for m in methods for n in m.split(",") if n.strip())
     rows = bench_memory(names, resolutions, batches, preset=preset, device=device, budget=budget, progress=not as_json)
     click.echo(json.dumps(rows, allow_nan=False) if as_json else memory_rows_markdown(rows))
+
+
+@bench_group.command("speed")
+@click.option("--method", "-m", "methods", default="adc,adc-light,hg2,fan4,dlib-ert", show_default=True, help="Comma-separated methods.")
+@click.option("--res", "resolutions", default="256,512,1024,2048,4096", show_default=True, callback=lambda ctx, p, v: _int_list(v), help="Comma-separated resolutions R.")
+@click.option("--preset", "-p", type=click.Choice(["smoke", "cpu", "paper"]), default="cpu", show_default=True, help="Model sizes.")
+@click.option("--budget", type=click.FloatRange(0.01, 1.0), default=0.5, show_default=True, help="Address-space cap of each measurement, as a fraction of the memory available; beyond it: oom.")
+@click.option("--no-train", is_flag=True, help="Only inference times (skip training throughput).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results instead of a table.")
+def bench_speed_cmd(methods, resolutions, preset, budget, no_train, as_json):
+    """Inference time per image at each R (ADC at R; hg2 / fan4 holistically at full R and by the
+    paper's 256-upscale protocol; dlib by the 256 protocol) and training samples per second, each
+    in a fresh process. Configurations that cannot fit are reported as oom, never a crash."""
+    import json
+
+    from facebench.bench_speed import bench_speed, speed_rows_markdown
+
+    names = tuple(n.strip() for n in methods.split(",") if n.strip())
+    rows = bench_speed(names, resolutions, preset=preset, budget=budget, train=not no_train, progress=not as_json)
+    click.echo(json.dumps(rows, allow_nan=False) if as_json else speed_rows_markdown(rows))
+
+
+@bench_group.command("prepare")
+@click.option("--images", type=click.IntRange(1), default=4, show_default=True, help="Number of source images.")
+@click.option("--size", type=click.IntRange(256), default=4096, show_default=True, help="Source image side (px).")
+@click.option("--repeats", type=click.IntRange(1), default=2, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_prepare_cmd(images, size, repeats, as_json):
+    """Prepare's five-level pyramid (1 worker) against a bare cv2.imread + resize(INTER_AREA) +
+    imwrite loop over the same files, as a ratio measured in one run (goal <= 1.3)."""
+    import json
+
+    from facebench.prepare_bench import bench_prepare
+
+    result = bench_prepare(n_images=images, size=size, repeats=repeats)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"prepare {result['prepare_cpu_s']:.2f} s CPU vs bare loop {result['bare_cpu_s']:.2f} s CPU "
+                   f"over {images} x {size}px -> ratio {result['ratio']:.2f} (wall {result['ratio_wall']:.2f})")

@@ -116,7 +116,7 @@ def jaw_paths(model: FaceModel) -> np.ndarray:
     eps = 1.0
     tu = np.interp(at + eps, arc, ctrl_u) - np.interp(at - eps, arc, ctrl_u)
     tv = np.interp(at + eps, arc, ctrl_v) - np.interp(at - eps, arc, ctrl_v)
-    out_dir = np.stack([-tv, tu], -1)           # outward: left of the travel direction (clockwise)
+    out_dir = np.stack([tv, -tu], -1)           # outward: to the right of the travel direction
     out_dir /= np.linalg.norm(out_dir, axis=-1, keepdims=True)
     out_dir[:, 1] = np.where(np.abs(au) > 90, 0.0, out_dir[:, 1])   # cheek side: horizontal paths
     out_dir /= np.linalg.norm(out_dir, axis=-1, keepdims=True)
@@ -127,31 +127,112 @@ def jaw_paths(model: FaceModel) -> np.ndarray:
 
 
 def jaw_points(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
-    """(17, 3) head-frame points of the jaw outline seen from ``camera``."""
+    """(17, 3) head-frame points of the jaw outline as ``camera`` sees it.
+
+    The outline is the mesh's occluding contour: edges between a triangle facing the camera and
+    one facing away. Contour edges near each landmark's path (in (u, v)) that are not hidden by
+    the face itself are intersected with the path's image ray; the outermost intersection is the
+    point (exact: a point of a mesh edge, projected). Where the path never turns away from the
+    camera (a low camera looking up at the jaw's underside), the most grazing path point is used.
+    """
     paths = jaw_paths(model)
+    g = model.grid
     flat = paths.reshape(-1, 2)
-    p = mesh_point(pose.points, model.grid, flat).reshape(paths.shape[:2] + (3,))
-    n = mesh_point(pose.normals, model.grid, flat).reshape(paths.shape[:2] + (3,))
-    n /= np.linalg.norm(n, axis=-1, keepdims=True)
+    p = mesh_point(pose.points, g, flat).reshape(paths.shape[:2] + (3,))
+    n = mesh_point(pose.normals, g, flat).reshape(paths.shape[:2] + (3,))
     view = camera.centre - p
-    g = (n * view).sum(-1) / np.linalg.norm(view, axis=-1)   # > 0 facing the camera
-    xy = camera.project(p)
+    grazing = (n * view).sum(-1) / (np.linalg.norm(view, axis=-1) * np.linalg.norm(n, axis=-1))
+    seg3, seg_uv = _contour_edges(model, pose, camera, paths)
+    seg2 = camera.project(seg3)
+    visible = _unoccluded(model, pose, camera, seg3)
+    ray0, ray1 = camera.project(p[:, 0]), camera.project(p[:, -1])
     out = np.empty((17, 3))
     for k in range(17):
-        gk = g[k]
-        cross = np.flatnonzero((gk[:-1] > 0) & (gk[1:] <= 0))
-        if len(cross):
-            a = gk[cross] / (gk[cross] - gk[cross + 1])
-            cand = paths[k, cross] + a[:, None] * (paths[k, cross + 1] - paths[k, cross])
-            # Several turns (a chin bump, then the jaw's underside): the outermost in the image
-            # is the outline the annotator sees.
-            outward = xy[k, -1] - xy[k, 0]
-            c3 = mesh_point(pose.points, model.grid, cand)
-            uv = cand[int(np.argmax(camera.project(c3) @ outward))]
-        else:
-            uv = paths[k, int(np.argmin(np.where(gk > 0, gk, np.inf)))]
-        out[k] = mesh_point(pose.points, model.grid, uv[None])[0]
+        # Contour pieces near this path (in the parameter plane), visible from the camera.
+        mid = seg_uv.mean(1)
+        near = _dist_to_polyline(mid, paths[k]) < 4.0
+        cand = np.flatnonzero(near & visible)
+        best = None
+        if len(cand):
+            t, a = _ray_hits(ray0[k], ray1[k] - ray0[k], seg2[cand])
+            if len(t):
+                i = int(np.argmax(t))
+                e = cand[a[i][0]]
+                w = a[i][1]
+                best = seg3[e, 0] + w * (seg3[e, 1] - seg3[e, 0])
+        if best is None:
+            best = p[k, int(np.argmin(np.where(grazing[k] > 0, grazing[k], np.inf)))]
+        out[k] = best
     return out
+
+
+def _contour_edges(model: FaceModel, pose: Pose, camera: Camera, paths: np.ndarray):
+    """3-D segments (M, 2, 3) and their (u, v) ends (M, 2, 2) of mesh edges between a front- and a
+    back-facing triangle, restricted to the parameter box around the jaw paths."""
+    g = model.grid
+    lo, hi = paths.reshape(-1, 2).min(0) - 6.0, paths.reshape(-1, 2).max(0) + 6.0
+    ci = np.flatnonzero((g.u >= lo[0]) & (g.u <= hi[0]))
+    ri = np.flatnonzero((g.v >= lo[1]) & (g.v <= hi[1]))
+    cs, rs = slice(ci[0], ci[-1] + 1), slice(ri[0], ri[-1] + 1)
+    P = pose.points[rs, cs]
+    UV = np.stack([model.U[rs, cs], model.V[rs, cs]], -1)
+    c = camera.centre
+    p00, p10, p01, p11 = P[:-1, :-1], P[:-1, 1:], P[1:, :-1], P[1:, 1:]
+    front_a = (np.cross(p10 - p00, p01 - p00) * (c - p00)).sum(-1) > 0       # triangle (00, 10, 01)
+    front_b = (np.cross(p11 - p10, p01 - p10) * (c - p10)).sum(-1) > 0       # triangle (10, 11, 01)
+    segs, uvs = [], []
+
+    def add(mask, a_idx, b_idx):
+        jj, ii = np.nonzero(mask)
+        (ja, ia), (jb, ib) = a_idx, b_idx
+        segs.append(np.stack([P[jj + ja, ii + ia], P[jj + jb, ii + ib]], 1))
+        uvs.append(np.stack([UV[jj + ja, ii + ia], UV[jj + jb, ii + ib]], 1))
+
+    add(front_a != front_b, (0, 1), (1, 0))                                  # the quad's diagonal
+    add(front_b[:-1] != front_a[1:], (1, 0), (1, 1))                         # between rows
+    diff = np.zeros_like(front_a)
+    diff[:, 1:] = front_a[:, 1:] != front_b[:, :-1]                           # between columns
+    add(diff, (0, 0), (1, 0))
+    return np.concatenate(segs), np.concatenate(uvs)
+
+
+def _unoccluded(model: FaceModel, pose: Pose, camera: Camera, seg3: np.ndarray, size: int = 512) -> np.ndarray:
+    """Which segments' midpoints are not hidden behind other parts of the face (a z-buffer test at
+    ``size`` px with a tolerance for grazing surfaces)."""
+    from facebench.synth.raster import rasterize
+    cam = camera.at_size(size)
+    verts = pose.points.reshape(-1, 3)
+    depth = rasterize(cam.project(verts), cam.depth(verts), model.grid.faces, size, size).depth
+    mid = seg3.mean(1)
+    xy = np.round(cam.project(mid)).astype(int)
+    inside = (xy[:, 0] >= 0) & (xy[:, 0] < size) & (xy[:, 1] >= 0) & (xy[:, 1] < size)
+    z = np.full(len(mid), np.inf)
+    z[inside] = depth[xy[inside, 1], xy[inside, 0]]
+    return inside & (cam.depth(mid) <= z + 4.0)
+
+
+def _dist_to_polyline(pts: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Distance (M,) from points (M, 2) to a polyline (K, 2)."""
+    a, b = line[:-1], line[1:]
+    ab = b - a
+    t = np.clip(((pts[:, None, :] - a[None]) * ab[None]).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12), 0, 1)
+    closest = a[None] + t[..., None] * ab[None]
+    return np.linalg.norm(pts[:, None, :] - closest, axis=-1).min(1)
+
+
+def _ray_hits(origin: np.ndarray, direction: np.ndarray, segs: np.ndarray):
+    """Intersections of the ray ``origin + t * direction`` (t >= 0) with 2-D segments (M, 2, 2):
+    (t values, [(segment index, fraction along it)])."""
+    p, r = origin, direction
+    q, s = segs[:, 0], segs[:, 1] - segs[:, 0]
+    cross = r[0] * s[:, 1] - r[1] * s[:, 0]
+    ok = np.abs(cross) > 1e-12
+    qp = q - p
+    t = np.where(ok, (qp[:, 0] * s[:, 1] - qp[:, 1] * s[:, 0]) / np.where(ok, cross, 1), -1)
+    u = np.where(ok, (qp[:, 0] * r[1] - qp[:, 1] * r[0]) / np.where(ok, cross, 1), -1)
+    hit = ok & (t >= 0) & (u >= 0) & (u <= 1)
+    idx = np.flatnonzero(hit)
+    return t[idx], [(int(i), float(u[i])) for i in idx]
 
 
 def landmarks_3d(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
