@@ -255,15 +255,20 @@ def bench_memory(methods: tuple[str, ...], resolutions: tuple[int, ...], batches
                 size, fixed = activation_size(spec), input_mib(spec, device)
                 guess = project_peak(measured, size) + fixed if measured else None
                 if guess is not None and guess > limit:
+                    note = f"projected {guess:.0f} MiB > {budget:.0%} of {limit / budget:.0f} MiB available"
                     results.append({**_head(spec), "peak_mib": round(guess, 1), "status": "projected",
-                                    "device": device, "preset": preset, "projected_from": measured_res[:],
-                                    "note": f"projected {guess:.0f} MiB > {budget:.0%} of {limit / budget:.0f} MiB available"})
+                                    "device": device, "preset": preset, "projected_from": measured_res[:], "note": note})
+                    if progress:
+                        print(f"{method} res={res} batch={batch}: {note}, not run", file=sys.stderr, flush=True)
                     continue
                 if progress:
-                    print(f"measuring {method} res={res} batch={batch} ...", file=sys.stderr, flush=True)
+                    print(f"measuring {method} res={res} batch={batch} ...", end=" ", file=sys.stderr, flush=True)
                 row = {**measure_memory(spec), "preset": preset}
                 row.pop("trace", None)
                 results.append(row)
+                if progress:
+                    print(f"{row['peak_mib']} MiB, {row['status']}" + (f" ({row['error']})" if row.get("error") else ""),
+                          file=sys.stderr, flush=True)
                 if row["status"] == "ok":
                     measured.append((float(size), float(row["peak_mib"]) - fixed))
                     measured_res.append(res)

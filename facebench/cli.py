@@ -298,7 +298,7 @@ def bench_memory_cmd(methods, resolutions, batches, preset, device, budget, as_j
     from facebench.bench import bench_memory, memory_rows_markdown
 
     names = tuple(n.strip() for m in methods for n in m.split(",") if n.strip())
-    rows = bench_memory(names, resolutions, batches, preset=preset, device=device, budget=budget, progress=not as_json)
+    rows = bench_memory(names, resolutions, batches, preset=preset, device=device, budget=budget)  # progress: stderr
     click.echo(json.dumps(rows, allow_nan=False) if as_json else memory_rows_markdown(rows))
 
 

@@ -132,6 +132,9 @@ def eye_relief(f: EyeFrame, u: np.ndarray, v: np.ndarray, h_ball: np.ndarray, h_
     thick = np.where(upper_side, 1.5, 1.0) * taper
     lam = np.where(upper_side, 0.55, 0.5)
     lid = h_ball + thick * (1.0 - np.exp(-np.maximum(d, 0.0) / lam))
+    # Beyond the canthi the lids fold back into the orbit instead of following the eyeball.
+    beyond = np.maximum(np.maximum(-s, s - 1.0), 0.0) * f.length
+    lid = lid - 0.3 * beyond ** 2
     # The crease: a fold line on the upper lid.
     cr = crease_curve(f, s)
     w = np.sin(np.pi * np.clip(s, 0, 1)) ** 0.8

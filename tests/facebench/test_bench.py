@@ -45,7 +45,8 @@ def test_memory_cli_measures_in_a_fresh_process_and_projects_what_does_not_fit()
     result = CliRunner().invoke(cli, ["bench", "memory", "--method", "adc", "--res", "128,256", "--batch", "1",
                                       "--preset", "smoke", "--budget", "0.01", "--json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)                 # progress lines go to stderr
+    assert "measuring adc res=128 batch=1" in result.stderr and "not run" in result.stderr
     assert [(r["method"], r["res"], r["batch"], r["status"]) for r in rows] == [("adc", 128, 1, "ok"), ("adc", 256, 1, "projected")]
     assert all(set(MEMORY_KEYS) <= set(r) for r in rows)
     ok, projected = rows
