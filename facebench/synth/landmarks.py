@@ -130,12 +130,12 @@ def jaw_paths(model: FaceModel) -> np.ndarray:
 def jaw_points(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
     """(17, 3) head-frame points of the jaw outline as ``camera`` sees it.
 
-    The outline is the mesh's occluding contour: edges between a triangle facing the camera and
-    one facing away. Contour edges near each landmark's path (in (u, v)) that are not hidden by
-    the face itself are intersected with the path's projection; the outermost crossing along the
-    path is the point (exact: a point of a mesh edge, projected). Where the path never turns away
-    from the camera (a low camera looking up at the jaw's underside), the most grazing path point
-    is used.
+    The outline is the occluding contour: where the surface turns away from the camera. Along each
+    landmark's path two kinds of outline points are found: where the path itself turns away
+    (its projection folds back there), and where its projection crosses the contour of another
+    part of the lower face (mesh edges between a triangle facing the camera and one facing away).
+    Of those not hidden by the face itself, the outermost along the path is the point. Where there
+    is none (a low camera looking up at the jaw's underside), the most grazing path point is used.
     """
     paths = jaw_paths(model)
     g = model.grid
@@ -146,20 +146,26 @@ def jaw_points(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
     grazing = (n * view).sum(-1) / (np.linalg.norm(view, axis=-1) * np.linalg.norm(n, axis=-1))
     seg3, seg_uv = _contour_edges(model, pose, camera, paths)
     seg2 = camera.project(seg3)
-    visible = _unoccluded(model, pose, camera, seg3)
+    vis_depth = _visibility_depth(model, pose, camera)
+    visible = _unoccluded(model, pose, camera, seg3, depth=vis_depth)
     path2 = camera.project(p)                                         # (17, K, 2)
     out = np.empty((17, 3))
+    cand = np.flatnonzero(visible)
     for k in range(17):
-        # Contour pieces near this path (in the parameter plane), visible from the camera.
-        mid = seg_uv.mean(1)
-        near = _dist_to_polyline(mid, paths[k]) < 4.0
-        cand = np.flatnonzero(near & visible)
-        best = None
+        options = []                                                  # (position along path, 3-D point)
         if len(cand):
             along, e, w = _crossings(path2[k], seg2[cand])
-            if len(along):
-                i = int(np.argmax(along))
-                best = seg3[cand[e[i]], 0] + w[i] * (seg3[cand[e[i]], 1] - seg3[cand[e[i]], 0])
+            ends = seg3[cand[e]]
+            options += list(zip(along, ends[:, 0] + w[:, None] * (ends[:, 1] - ends[:, 0])))
+        gk = grazing[k]
+        turn = np.flatnonzero((gk[:-1] > 0) & (gk[1:] <= 0))
+        if len(turn):
+            a = gk[turn] / (gk[turn] - gk[turn + 1])
+            uv = paths[k, turn] + a[:, None] * (paths[k, turn + 1] - paths[k, turn])
+            pts = mesh_point(pose.points, g, uv)
+            ok = _unoccluded(model, pose, camera, np.stack([pts, pts], 1), depth=vis_depth)
+            options += [(t, q) for t, q, o in zip(turn + a, pts, ok) if o]
+        best = max(options, key=lambda o: o[0])[1] if options else None
         if best is None:
             best = p[k, int(np.argmin(np.where(grazing[k] > 0, grazing[k], np.inf)))]
         out[k] = best
@@ -196,15 +202,24 @@ def _contour_edges(model: FaceModel, pose: Pose, camera: Camera, paths: np.ndarr
     return np.concatenate(segs), np.concatenate(uvs)
 
 
-def _unoccluded(model: FaceModel, pose: Pose, camera: Camera, seg3: np.ndarray, size: int = 768) -> np.ndarray:
+VIS_SIZE = 768
+
+
+def _visibility_depth(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
+    """Depth buffer (VIS_SIZE, VIS_SIZE) for the outline's visibility tests."""
+    from facebench.synth.raster import rasterize
+    cam = camera.at_size(VIS_SIZE)
+    verts = pose.points.reshape(-1, 3)
+    return rasterize(cam.project(verts), cam.depth(verts), model.grid.faces, VIS_SIZE, VIS_SIZE).depth
+
+
+def _unoccluded(model: FaceModel, pose: Pose, camera: Camera, seg3: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """Which segments' midpoints are not hidden behind other parts of the face: a z-buffer test in
-    the midpoint's own pixel of a ``size`` px rendering (the same size whatever the output size,
+    the midpoint's own pixel of the VIS_SIZE px ``depth`` (the same size whatever the output size,
     so every output size gets the same landmarks), with a tolerance for the surface curving away
     inside that pixel (~0.15 mm pixels, ~25 mm radius: under 3 mm)."""
-    from facebench.synth.raster import rasterize
+    size = depth.shape[0]
     cam = camera.at_size(size)
-    verts = pose.points.reshape(-1, 3)
-    depth = rasterize(cam.project(verts), cam.depth(verts), model.grid.faces, size, size).depth
     mid = seg3.mean(1)
     xy = np.round(cam.project(mid)).astype(int)
     inside = (xy[:, 0] >= 0) & (xy[:, 0] < size) & (xy[:, 1] >= 0) & (xy[:, 1] < size)
