@@ -91,3 +91,7 @@ class CNN67(HolisticHeatmapMethod):
     @classmethod
     def build_trunk(cls, cfg: HolisticConfig) -> nn.Module:
         return CNN67Trunk(cfg.num_points, cfg.width, cfg.depth, stages=cfg.stages)
+
+    @classmethod
+    def heads(cls, trunk: nn.Module) -> list[nn.Conv2d]:
+        return [stage.head for stage in trunk.stages]

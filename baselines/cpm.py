@@ -96,3 +96,7 @@ class CPM6(HolisticHeatmapMethod):
     @classmethod
     def build_trunk(cls, cfg: HolisticConfig) -> nn.Module:
         return CPMTrunk(cfg.num_points, cfg.width, cfg.depth, stages=cfg.stages)
+
+    @classmethod
+    def heads(cls, trunk: nn.Module) -> list[nn.Conv2d]:
+        return [stage.head for stage in trunk.stages]

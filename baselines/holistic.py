@@ -5,7 +5,8 @@ landmark from one multi-stage trunk (stacked hourglass, CPM, CNN-6/7): ``(B, 3, 
 [-0.5, 0.5] -> a tuple of ``(B, N, S/4, S/4)`` heatmaps, one per stage. Training regresses
 Gaussian targets (``baselines.heatmaps``: sigma = 1 heatmap px) with an MSE on *every* stage's
 output (intermediate supervision), through ``adc_model.train.fit`` (Adam, the preset's schedule,
-checkpoints, resume, DDP). Weights start from Glorot / Xavier-uniform (the paper's [16], as ADC).
+checkpoints, resume, DDP). Weights start from Glorot / Xavier-uniform (the paper's [16], as ADC),
+except the heatmap heads, which start at zero (every heatmap starts flat at 0).
 No augmentation: the baselines see exactly the data ADC sees. Prediction decodes the last stage
 by argmax with the quarter-pixel shift; the runner upscales the 256 predictions to R.
 
@@ -87,6 +88,11 @@ class HolisticHeatmapMethod(Method):
     def build_trunk(cls, cfg: HolisticConfig) -> nn.Module:
         """The untrained trunk for ``cfg``: (B, 3, S, S) -> tuple of (B, N, S/4, S/4) logits."""
 
+    @classmethod
+    @abstractmethod
+    def heads(cls, trunk: nn.Module) -> list[nn.Conv2d]:
+        """The convolutions that output each stage's N heatmap logits (zero-initialised)."""
+
     # -- train --------------------------------------------------------------------------------------
 
     @classmethod
@@ -108,6 +114,11 @@ class HolisticHeatmapMethod(Method):
                              width=preset.width, depth=preset.depth, stages=cls.stages, input_size=res)
         torch.manual_seed(ctx.seed)  # the initial weights depend on the seed only
         trunk = glorot_init_(cls.build_trunk(cfg))
+        for head in cls.heads(trunk):
+            # Zero heads start every heatmap at 0, already near the sparse Gaussian targets; with Glorot
+            # heads the first ~200 steps only undo the initial output variance (measured, see docs).
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
         if ctx.init is not None:
             start = cls.load(ctx.init, device="cpu")
             if asdict(start.cfg) != asdict(cfg):

@@ -65,6 +65,10 @@ class HG2(HolisticHeatmapMethod):
     def build_trunk(cls, cfg: HolisticConfig) -> nn.Module:
         return StackedHourglass(cfg.num_points, cfg.width, cfg.depth, stacks=cfg.stages)
 
+    @classmethod
+    def heads(cls, trunk: nn.Module) -> list[nn.Conv2d]:
+        return list(trunk.heads)
+
 
 class FAN4(HolisticHeatmapMethod):
     """Holistic 4-stack hourglass with FAN's hierarchical, parallel, multi-scale blocks."""
@@ -75,3 +79,7 @@ class FAN4(HolisticHeatmapMethod):
     @classmethod
     def build_trunk(cls, cfg: HolisticConfig) -> nn.Module:
         return StackedHourglass(cfg.num_points, cfg.width, cfg.depth, stacks=cfg.stages, block=fan_block)
+
+    @classmethod
+    def heads(cls, trunk: nn.Module) -> list[nn.Conv2d]:
+        return list(trunk.heads)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from facebench.synth import mouth
-from facebench.synth.eyes import SIDES, crease_points, iris_rim, margin_points
+from facebench.synth.eyes import crease_points, iris_rim, margin_points
 from facebench.synth.face import FaceModel, Pose, mesh_point
 from facebench.synth.relief import NASION_V, ala, mentolabial_v, nose_tip_v, nostril, subnasale_v
 from facebench.synth.rig import Camera
@@ -202,22 +202,32 @@ def _contour_edges(model: FaceModel, pose: Pose, camera: Camera, paths: np.ndarr
     return np.concatenate(segs), np.concatenate(uvs)
 
 
-VIS_SIZE = 768
+VIS_SIZE = 512
 
 
 def _visibility_depth(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarray:
-    """Depth buffer (VIS_SIZE, VIS_SIZE) for the outline's visibility tests."""
+    """Depth buffer (VIS_SIZE, VIS_SIZE) for the outline's visibility tests. Only the lower face
+    (everything within 25 mm of the jaw paths in (u, v)) can hide the jaw's outline, so only its
+    triangles are drawn."""
     from facebench.synth.raster import rasterize
+    faces = getattr(model, "_jaw_faces", None)
+    if faces is None:
+        paths = jaw_paths(model).reshape(-1, 2)
+        lo, hi = paths.min(0) - 25.0, paths.max(0) + 25.0
+        u, v = model.U.reshape(-1), model.V.reshape(-1)
+        inside = (u >= lo[0]) & (u <= hi[0]) & (v >= lo[1]) & (v <= hi[1])
+        faces = model.grid.faces[inside[model.grid.faces].all(1)]
+        model._jaw_faces = faces
     cam = camera.at_size(VIS_SIZE)
     verts = pose.points.reshape(-1, 3)
-    return rasterize(cam.project(verts), cam.depth(verts), model.grid.faces, VIS_SIZE, VIS_SIZE).depth
+    return rasterize(cam.project(verts), cam.depth(verts), faces, VIS_SIZE, VIS_SIZE).depth
 
 
 def _unoccluded(model: FaceModel, pose: Pose, camera: Camera, seg3: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """Which segments' midpoints are not hidden behind other parts of the face: a z-buffer test in
     the midpoint's own pixel of the VIS_SIZE px ``depth`` (the same size whatever the output size,
     so every output size gets the same landmarks), with a tolerance for the surface curving away
-    inside that pixel (~0.15 mm pixels, ~25 mm radius: under 3 mm)."""
+    inside that pixel (~0.25 mm pixels, ~25 mm radius: under 3 mm)."""
     size = depth.shape[0]
     cam = camera.at_size(size)
     mid = seg3.mean(1)
@@ -226,15 +236,6 @@ def _unoccluded(model: FaceModel, pose: Pose, camera: Camera, seg3: np.ndarray, 
     z = np.full(len(mid), np.inf)
     z[inside] = depth[xy[inside, 1], xy[inside, 0]]
     return inside & (cam.depth(mid) <= z + 3.5)
-
-
-def _dist_to_polyline(pts: np.ndarray, line: np.ndarray) -> np.ndarray:
-    """Distance (M,) from points (M, 2) to a polyline (K, 2)."""
-    a, b = line[:-1], line[1:]
-    ab = b - a
-    t = np.clip(((pts[:, None, :] - a[None]) * ab[None]).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12), 0, 1)
-    closest = a[None] + t[..., None] * ab[None]
-    return np.linalg.norm(pts[:, None, :] - closest, axis=-1).min(1)
 
 
 def _crossings(path: np.ndarray, segs: np.ndarray):

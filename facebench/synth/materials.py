@@ -19,7 +19,7 @@ import numpy as np
 from facebench.synth import mouth
 from facebench.synth.eyes import SIDES, aperture_distance, gaze_basis, local
 from facebench.synth.face import FaceModel, Pose
-from facebench.synth.relief import ala, hairline, nose_tip_v, nostril
+from facebench.synth.relief import hairline, nose_tip_v, nostril
 from facebench.synth.texture import BLOTCH_PPM, BLOTCH_TILE, Textures
 
 TEETH = np.array([0.62, 0.57, 0.47], np.float32)
@@ -158,19 +158,31 @@ def _features(model: FaceModel, pose: Pose, srf: Surface, base: np.ndarray):
     hair = base[..., 3]
     gloss = base[..., 4].copy()
     # Lips.
+    lipmask = np.zeros(u.shape, np.float32)
     lb = _box((au < s.mouth_width + 3) & (v < s.mouth_y + 16) & (v > s.mouth_y - 18) & srf.mask)
     if lb is not None:
         du, dl = mouth.lip_region(s, u[lb], v[lb])
         lip = np.maximum(coverage(du, 0.12), coverage(dl, 0.12))
-        col[lb] = _lerp(col[lb], np.asarray(s.lip_color, np.float32), lip * 0.92)
+        lu, lv = u[lb], v[lb]
+        # Vermilion: darker towards the mouth line, fine vertical lip lines, a dark contact line.
+        depth_in = np.clip(np.minimum(-du, -dl), 0, None)
+        lines = 0.06 * np.cos(lu * 2.6 + 1.3 * np.sin(lu * 0.9)) * _ss(0.3, 1.5, depth_in)
+        tone = (0.82 + 0.18 * _ss(0.0, 2.5, np.abs(lv - s.mouth_y))) * (1.0 + lines)
+        lip_col = np.asarray(s.lip_color, np.float32) * tone[..., None]
+        col[lb] = _lerp(col[lb], lip_col, lip * 0.92)
+        closed = 1.0 - _ss(0.05, 0.6, np.interp(lu, model.grid.u, pose.gap_u))
+        seam = coverage(np.abs(lv - s.mouth_y) - 0.18, 0.08) * closed * (np.abs(lu) < s.mouth_width)
+        col[lb] = _lerp(col[lb], np.asarray(s.lip_color, np.float32) * 0.25, 0.85 * seam)
         gloss[lb] = gloss[lb] + lip * 0.8
+        lipmask = np.zeros(u.shape, np.float32)
+        lipmask[lb] = lip
     # Nostrils: dark openings.
     nu, nv, nru, nrv = nostril(s)
     nb = _box((au < nu + nru + 2) & (np.abs(v - nv) < nrv + 2) & srf.mask)
     if nb is not None:
         for side in SIDES:
             rho = np.sqrt(((u[nb] - side * nu) / nru) ** 2 + ((v[nb] - nv) / nrv) ** 2)
-            col[nb] = _lerp(col[nb], [0.03, 0.012, 0.01], coverage(rho - 0.9, 0.15) * 0.9)
+            col[nb] = _lerp(col[nb], [0.05, 0.02, 0.018], coverage(rho - 0.9, 0.25) * 0.85)
     interior = np.zeros(u.shape, np.float32)
     mb = _box((au < s.mouth_width) & (np.abs(v - s.mouth_y) < 2 * mouth.BAND) & srf.mask)
     if mb is not None:
@@ -184,8 +196,8 @@ def _features(model: FaceModel, pose: Pose, srf: Surface, base: np.ndarray):
             col[eb], e_m = _eye(model, pose, e, sub, col[eb])
             eye[eb] = np.maximum(eye[eb], e_m)
     gloss = np.where(eye > 0.5, 0.0, gloss) * (1.0 - interior)
-    skin = (1.0 - hair) * (1.0 - eye) * (1.0 - interior)
-    return col * srf.mask[..., None], gloss, eye, skin.astype(np.float32), hair * srf.mask
+    skin = (1.0 - hair) * (1.0 - eye) * (1.0 - interior) * (1.0 - 0.85 * lipmask) * srf.mask
+    return col * srf.mask[..., None], gloss * srf.mask, eye, skin.astype(np.float32), hair * srf.mask
 
 
 def _mouth_interior(model: FaceModel, pose: Pose, u: np.ndarray, v: np.ndarray, col: np.ndarray
@@ -265,8 +277,8 @@ def _eyeball(model: FaceModel, eye, srf: Surface, col: np.ndarray, aperture: np.
     ball = _lerp(np.broadcast_to(SCLERA, col.shape).copy(), iris, coverage(ang - ri, 0.0))
     ball = _lerp(ball, PUPIL, coverage(ang - rp, 0.0))
     sl, _ = local(f, u, v)
-    ball = _lerp(ball, [0.66, 0.5, 0.47], 0.5 * (_ss(0.22, 0.0, sl) + _ss(0.8, 1.0, sl)) * (ang > ri))
-    ball = _lerp(ball, CARUNCLE, _ss(0.1, 0.03, sl))
+    ball = _lerp(ball, [0.55, 0.38, 0.36], 0.6 * (_ss(0.3, 0.05, sl) + _ss(0.75, 1.0, sl)) * (ang > ri))
+    ball = _lerp(ball, CARUNCLE, _ss(0.13, 0.04, sl))
     # The upper lid shades the top of the eyeball.
     shade = 1.0 - 0.5 * np.exp(np.minimum(d_up, 0.0) / 1.3)
     ball = ball * shade[..., None]

@@ -75,12 +75,11 @@ def lip_relief(s: Subject, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     roll = 0.55 * (_g(v - (top + hu), 0.7) + _g(v - (bot - hl), 0.8)) * np.clip(1.1 - x, 0, 1)
     # Muzzle: the lips sit on the dental arch, a broad rounded mound.
     muzzle = 3.5 * np.exp(-0.5 * ((u / (s.mouth_width * 1.25)) ** 2 + ((v - s.mouth_y - 2) / 15.0) ** 2) ** 1.3)
-    # The band: a narrow crease where the lips meet (the cavity opens inside it, see deform.py).
-    in_band = (v > bot) & (v < top)
-    crease = np.where(in_band, -1.2 * np.clip(1.0 - x, 0, 1) ** 0.3, 0.0)
+    # The band itself stays level with the lips' inner edges at rest (the bulges already meet in a
+    # groove); it recedes into the cavity only when it is stretched open (see deform.py).
     # Commissure: a small pit just outside each mouth corner.
     pit = -0.5 * np.exp(-0.5 * (((np.abs(u) - s.mouth_width - 3.0) / 2.5) ** 2 + ((v - s.mouth_y + 0.8) / 3.2) ** 2))
-    return muzzle + bulge_u + bulge_l + roll + crease + pit
+    return muzzle + bulge_u + bulge_l + roll + pit
 
 
 def lip_region(s: Subject, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -50,7 +50,7 @@ def ala(s: Subject) -> tuple[float, float, float, float]:
 
 def nostril(s: Subject) -> tuple[float, float, float, float]:
     """(|u| centre, v centre, u radius, v radius) of each nostril opening (on the nose's underside)."""
-    return 2.4 + 0.2 * s.nose_width, subnasale_v(s) + 1.8, 0.17 * s.nose_width, 1.3
+    return 2.4 + 0.2 * s.nose_width, subnasale_v(s) + 1.8, 0.15 * s.nose_width, 1.2
 
 
 def nose_relief(s: Subject, u: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from facebench.synth.raster import rasterize
 
 MAP_SIZE = 512
 BIAS_MM = 0.6
-PENUMBRA_MM = 3.0
+PENUMBRA_MM = 5.0
 
 
 @dataclass
@@ -41,7 +41,8 @@ class ShadowMap:
         fy = np.pad(y.reshape(-1), (0, pad)).reshape(rows, 1024)
         r = PENUMBRA_MM * self.scale
         acc = np.zeros(n, np.float32)
-        offs = [(0, 0)] + [(r * np.cos(a), r * np.sin(a)) for a in np.arange(6) * np.pi / 3]
+        offs = [(0, 0)] + [(f * r * np.cos(a), f * r * np.sin(a)) for f, a0 in ((0.5, 0.0), (1.0, 0.5))
+                           for a in np.arange(6) * np.pi / 3 + a0]
         thresh = d - BIAS_MM - (PENUMBRA_MM + 1.0 / self.scale) * tan
         for ox, oy in offs:
             z = cv2.remap(self.depth, fx + np.float32(ox), fy + np.float32(oy), cv2.INTER_LINEAR,

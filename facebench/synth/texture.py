@@ -98,11 +98,11 @@ def make_textures(seed: int, subject: Subject, max_px_per_mm: float = SKIN_PPM) 
     lines = cv2.GaussianBlur(lines.astype(np.float32) / 255.0, (0, 0), 0.6)
     micro = _periodic_noise(rng, t, 0.6)
     mid = _periodic_noise(rng, t, 0.35 * ppm)
-    lum = 1.0 - 0.30 * pores - 0.12 * lines + 0.02 * micro + 0.02 * mid
+    lum = 1.0 - 0.18 * pores - 0.10 * lines + 0.02 * micro + 0.025 * mid
     # Melanin: freckles (small, many if the subject has them) and a few moles.
     nf = int(subject.freckles * 0.2 * area)
     fre = _splat(t, rng.uniform(0, t, (nf, 2)), rng.uniform(0.2, 1.0, nf)) if nf else np.zeros((t, t), np.float32)
-    fre = _wrap_blur(fre, 0.4 * ppm) * (0.4 * ppm) ** 2 * 2.0
+    fre = _wrap_blur(fre, 0.45 * ppm) * (0.45 * ppm) ** 2 * 1.2
     nm = rng.poisson(1.0)
     moles = _splat(t, rng.uniform(0, t, (nm, 2)), np.ones(nm)) if nm else np.zeros((t, t), np.float32)
     moles = np.clip(_wrap_blur(moles, 0.6 * ppm) * (0.6 * ppm) ** 2 * 4.0, 0, 0.8)

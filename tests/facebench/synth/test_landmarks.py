@@ -13,9 +13,7 @@ BY_NAME = {e.name: e for e in EXPRESSIONS}
 
 
 def _lm(assets, rig, name, cam):
-    a = assets
-    pose = a.pose(BY_NAME[name])
-    return project_landmarks(a.model, pose, rig[cam])
+    return project_landmarks(assets.model, assets.model.pose(BY_NAME[name]), rig[cam])
 
 
 def _nearest_depth(depth, xy):
@@ -35,8 +33,9 @@ def _bilinear(img, xy):
 @pytest.mark.parametrize("name", [e.name for e in EXPRESSIONS])
 def test_every_expression_gives_89_finite_points_on_a_well_framed_face(assets384, name):
     assets, rig = assets384
-    for cam in (0, 4, 7):
-        lm = _lm(assets, rig, name, cam)
+    pose = assets.model.pose(BY_NAME[name])
+    for cam in (0, 7):
+        lm = project_landmarks(assets.model, pose, rig[cam])
         assert lm.shape == (89, 2) and np.isfinite(lm).all()
         assert (lm > 0).all() and (lm < 383).all()
         box = points_box(lm)
@@ -91,13 +90,14 @@ def test_surface_landmarks_sit_on_the_rendered_surface_point_they_name(assets384
         assert all(err[i] < 0.8 for i in range(76, 89)), (name, {i: err[i] for i in range(76, 89)})
 
 
-@pytest.mark.parametrize("name", ["neutral", "smile_open", "jaw_open", "pucker", "mouth_left", "disgust", "scream"])
+@pytest.mark.parametrize("name", ["neutral", "smile_open", "mouth_left",
+                                  *[pytest.param(n, marks=pytest.mark.slow) for n in ("jaw_open", "pucker", "disgust", "scream")]])
 def test_detail_points_are_visible_from_every_camera(assets384, name):
     """Points 68-88 are in view in every camera: the pixel under a surface point shows that same
     surface point (its rendered (u, v) within 2 mm), the pixel under a pupil or iris edge shows
     the eyeball at that depth. (Closed eyes hide the pupils, by nature.)"""
     assets, rig = assets384
-    pose = assets.pose(BY_NAME[name])
+    pose = assets.model.pose(BY_NAME[name])
     uv = surface_uv(assets.model, pose)
     for camera in rig:
         maps, depth = _rasterize(assets, pose, camera)
