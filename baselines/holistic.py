@@ -97,9 +97,9 @@ class HolisticHeatmapMethod(Method):
 
     @classmethod
     def train(cls, ctx: TrainContext) -> "HolisticHeatmapMethod":
-        """Train on the train split at ``preset.holistic_res`` (``ctx.res`` is the evaluation
-        resolution's business of the runner). ``ctx.init``: start from another model file of the
-        same method and size. Holistic methods take no ``ctx.options``."""
+        """Train on the train split at ``preset.holistic_res`` whatever ``ctx.res`` says (the runner
+        upscales to R). ``ctx.init``: start from another model file of the same method and size.
+        Holistic methods take no ``ctx.options``."""
         from facebench.dataset import LandmarkDataset, PreparedDataset
 
         if ctx.options:

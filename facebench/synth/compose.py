@@ -20,7 +20,7 @@ from facebench.synth.texture import Textures
 
 STRIP = 256
 BLUR_SIGMA = 0.6          # px: lens + demosaicing blur, the same at every output size
-NOISE_DN = 1.8            # sensor noise std in 8-bit code values
+NOISE_DN = 1.4            # sensor noise std in 8-bit code values (a studio camera at base ISO)
 
 
 @dataclass

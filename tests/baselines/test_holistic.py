@@ -10,6 +10,8 @@ import pytest
 import torch
 
 from baselines.holistic import HolisticConfig, heatmap_loss, to_model_input
+from baselines.cnn67 import CNN67
+from baselines.cpm import CPM6
 from baselines.hourglass import FAN4, HG2
 from facebench.errors import FacebenchError
 from facebench.methods import TrainContext
@@ -87,6 +89,19 @@ def test_training_lowers_the_loss_and_resumes_exactly(tiny_prepared: Path, tmp_p
     resumed = HG2.train(ctx("cut", 2, resume=True))  # ... and continued
     for a, b in zip(full.trunk.state_dict().values(), resumed.trunk.state_dict().values()):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("cls", [HG2, FAN4, CPM6, CNN67])
+def test_training_starts_from_flat_zero_heatmaps(cls, tiny_prepared: Path, tmp_path: Path):
+    ctx = TrainContext(data_root=tiny_prepared, res=256, preset=get_preset("smoke"), run_dir=tmp_path, device="cpu",
+                       epochs=0, progress=False)
+    model = cls.train(ctx)  # 0 epochs: the initial weights
+    heads = cls.heads(model.trunk)
+    assert len(heads) == cls.stages
+    assert all(h.out_channels == 89 and not h.weight.any() and not h.bias.any() for h in heads)
+    with torch.no_grad():
+        out = model.trunk(torch.zeros(1, 3, 256, 256))
+    assert len(out) == cls.stages and all(not o.any() for o in out)
 
 
 def test_options_are_refused(tiny_prepared: Path, tmp_path: Path):
