@@ -56,8 +56,8 @@ class ADCLoss:
     """``fit``'s loss function: moves a batch to the model's device (all but the full-resolution
     image, which stays on the host) and evaluates eq. 1."""
 
-    def __init__(self, res: int, regional_ids: tuple[int, ...], proxy: int, units: str) -> None:
-        self.res, self.regional_ids, self.proxy, self.units = res, list(regional_ids), proxy, units
+    def __init__(self, regional_ids: tuple[int, ...], proxy: int, units: str) -> None:
+        self.regional_ids, self.proxy, self.units = list(regional_ids), proxy, units
 
     def __call__(self, model: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         device = next(model.parameters()).device
@@ -65,7 +65,8 @@ class ADCLoss:
         out = model(proxy, batch["image"])                          # image: (B, 3, R, R) uint8, host
         gt = batch["landmarks"].to(device)                          # (B, N, 2) R px
         gt_proxy = batch["proxy_landmarks"].to(device)              # (B, N, 2) proxy px
-        return adc_loss(out, gt_proxy, gt, self.res, self.regional_ids, self.proxy, self.units)
+        res = batch["image"].shape[-1]
+        return adc_loss(out, gt_proxy, gt, res, self.regional_ids, self.proxy, self.units)
 
 
 class ADC(Method):
@@ -97,7 +98,8 @@ class ADC(Method):
         units = str(options.pop("regional_units", preset.extra.get("adc_regional_units", "image")))
         if units not in REGIONAL_UNITS:
             raise FacebenchError(f"regional_units must be one of {', '.join(REGIONAL_UNITS)}, got {units!r}")
-        model_args = {"width": preset.width, "depth": preset.depth, "crop": preset.crop_for(res), **options}
+        model_args = {"width": preset.width, "depth": preset.depth, "crop": preset.crop_for(res),
+                      "checkpoint": bool(preset.extra.get("adc_checkpoint", False)), **options}
         try:
             model = ADCConfig(scheme=scheme, light=cls.light, trunk=cls.trunk,
                               regional_stages=cls.regional_stages, **model_args)
@@ -122,7 +124,7 @@ class ADC(Method):
         dataset = LandmarkDataset(data, "train", ctx.res, proxy_res=cfg.model.proxy, max_samples=cfg.max_train_samples)
         if len(dataset) == 0:
             raise FacebenchError("the prepared dataset has no training samples", ctx.data_root)
-        loss_fn = ADCLoss(ctx.res, data.scheme.regional, cfg.model.proxy, cfg.regional_units)
+        loss_fn = ADCLoss(data.scheme.regional, cfg.model.proxy, cfg.regional_units)
         train_cfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                                 lr_drop_epoch=cfg.lr_drop_epoch, lr_after=cfg.lr_after, seed=ctx.seed,
                                 device=ctx.device, workers=ctx.workers, progress=ctx.progress)

@@ -19,12 +19,14 @@ supervised (``refined_stages``). Same crop, so no second RoI crop of the 4K imag
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from adc_model.blocks import glorot_init_
 from adc_model.hourglass import StackedHourglass
@@ -50,6 +52,7 @@ class ADCConfig:
     min_side: float = 0.125        # smallest region box side, fraction of the image side
     noise: float = 0.1             # training noise on box width / height (relative std)
     max_subsamples: int = 8        # RoIAlign samples per crop pixel and axis, at most
+    checkpoint: bool = False       # recompute each trunk's activations in backward (memory for compute)
 
     def __post_init__(self) -> None:
         if self.trunk not in TRUNKS:
@@ -100,6 +103,23 @@ def make_proxy(images: Tensor, side: int) -> Tensor:
     return torch.stack(out).permute(0, 3, 1, 2).contiguous()
 
 
+@contextlib.contextmanager
+def _frozen_batchnorm_stats(module: nn.Module) -> Iterator[None]:
+    """BatchNorm running statistics left alone (momentum 0) while a checkpointed trunk's forward
+    is recomputed in backward: the batch was already counted once, in the real forward."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.momentum, None if m.num_batches_tracked is None else m.num_batches_tracked.clone()) for m in norms]
+    for m in norms:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, (momentum, tracked) in zip(norms, saved):
+            m.momentum = momentum
+            if tracked is not None:
+                m.num_batches_tracked.copy_(tracked)
+
+
 class ADCNet(nn.Module):
     """Global trunk + one regional trunk per region; ``forward(proxy, image) -> ADCOutput``."""
 
@@ -120,11 +140,19 @@ class ADCNet(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    def _trunk(self, trunk: nn.Module, x: Tensor) -> tuple[Tensor, ...]:
+        """Run a trunk; with ``cfg.checkpoint`` (training) keep only its input and output and
+        recompute the rest in backward, so at most one trunk's activations exist at a time."""
+        if not (self.cfg.checkpoint and self.training and torch.is_grad_enabled()):
+            return trunk(x)
+        return checkpoint(trunk, x, use_reentrant=False,
+                          context_fn=lambda: (contextlib.nullcontext(), _frozen_batchnorm_stats(trunk)))
+
     def forward(self, proxy: Tensor, image: Tensor) -> ADCOutput:
         """proxy: (B, 3, P, P) float in [-0.5, 0.5] on the model's device; image: (B, 3, R, R)
         uint8 (or float 0..255), anywhere (keep a large one on the host)."""
         res = image.shape[-1]
-        logits = self.global_trunk(proxy)[-1]                              # (B, N, P/4, P/4)
+        logits = self._trunk(self.global_trunk, proxy)[-1]                 # (B, N, P/4, P/4)
         heat = spatial_softmax2d(logits)
         coarse = geometry.rescale_points(soft_argmax2d(heat), logits.shape[-1], res)  # (B, N, 2) R px
         boxes = region_boxes(coarse, self.regions, res, self.cfg.margin, self.cfg.min_side * res,
@@ -133,7 +161,7 @@ class ADCNet(nn.Module):
         per_stage: list[list[Tensor]] = [[] for _ in range(self.cfg.regional_stages)]
         regional_heatmaps = []
         for r, name in enumerate(REGION_NAMES):
-            stages = self.regional[name](normalise_image(crops[:, r]))      # stages x (B, n_r, C/4, C/4)
+            stages = self._trunk(self.regional[name], normalise_image(crops[:, r]))  # stages x (B, n_r, C/4, C/4)
             for s, stage_logits in enumerate(stages):
                 rheat = spatial_softmax2d(stage_logits)
                 in_crop = geometry.rescale_points(soft_argmax2d(rheat), stage_logits.shape[-1], self.cfg.crop)

@@ -65,6 +65,9 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         batch_size=MappingProxyType({256: 8, 512: 8, 1024: 4, 2048: 4, 4096: 4}),
         crop_size=MappingProxyType({256: 128, 512: 128, 1024: 256, 2048: 192, 4096: 256}),
         width=256, depth=4, light_at=(4096,),
+        # ADC recomputes each trunk's activations in backward: peak memory nearly independent of R
+        # and of Table 1's crop size (docs/bench/adc.md), for ~1 extra forward pass of compute.
+        extra=MappingProxyType({"adc_checkpoint": True}),
     ),
 })
 

@@ -35,6 +35,7 @@ def test_config_follows_the_preset():
     cfg = ADC.config_for(paper, 2048, "studio89")
     assert (cfg.model.crop, cfg.batch_size, cfg.model.width, cfg.model.depth) == (192, 4, 256, 4)
     assert (cfg.lr, cfg.lr_drop_epoch, cfg.lr_after, cfg.regional_units) == (1e-4, 30, 1e-5, "image")
+    assert cfg.model.checkpoint and not ADC.config_for(get_preset("cpu"), 512, "ibug68").model.checkpoint
     assert ADCLight.config_for(paper, 4096, "studio89").model.light
     assert ADCStack2.config_for(SMOKE, 256, "ibug68").model.regional_stages == 2
     assert ADC.config_for(get_preset("cpu"), 512, "ibug68").regional_units == "proxy"

@@ -101,3 +101,18 @@ def test_ablation_trunks_replace_every_hourglass(trunk, module):
         out = net(normalise_image(b["proxy"]), b["image"])
     assert out.global_heatmaps.shape == (2, 68, 16, 16) and out.refined.shape == (2, 68, 2)
     assert out.regional_heatmaps[3].shape == (2, 20, 4, 4)
+
+
+def test_checkpointed_trunks_give_the_same_gradients_and_batchnorm_statistics():
+    plain = _net(noise=0.0)
+    saving = _net(noise=0.0, checkpoint=True)
+    b = _batch()
+    for net in (plain, saving):
+        net.train()
+        out = net(normalise_image(b["proxy"]), b["image"])
+        loss, _ = adc_loss(out, b["proxy_landmarks"], b["landmarks"], 128, list(IBUG68.regional), proxy=64)
+        loss.backward()
+    for (name, p), q in zip(plain.named_parameters(), saving.parameters()):
+        assert torch.allclose(p.grad, q.grad, atol=1e-6), name
+    for (name, x), y in zip(plain.named_buffers(), saving.buffers()):
+        assert torch.equal(x, y), name   # the recomputation did not count the batch twice

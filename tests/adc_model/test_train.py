@@ -25,8 +25,8 @@ def _net(seed=0, width=8, depth=1, crop=16, proxy=32) -> ADCNet:
     return ADCNet(ADCConfig(scheme="ibug68", width=width, depth=depth, crop=crop, proxy=proxy))
 
 
-def _loss(res=64, proxy=32) -> ADCLoss:
-    return ADCLoss(res, IBUG68.regional, proxy, "proxy")
+def _loss(proxy=32) -> ADCLoss:
+    return ADCLoss(IBUG68.regional, proxy, "proxy")
 
 
 def test_lr_schedule_and_devices():
@@ -88,7 +88,7 @@ def test_a_few_samples_are_overfitted(tmp_path):
     net = _net(width=16, depth=2, crop=32, proxy=64)
     before = _nme(net, data)
     cfg = TrainConfig(epochs=30, batch_size=4, lr=1e-2, lr_drop_epoch=30, progress=False)  # 30 steps
-    after = _nme(fit(net, _loss(128, 64), data, cfg, tmp_path), data)
+    after = _nme(fit(net, _loss(64), data, cfg, tmp_path), data)
     assert before > 0.4            # the untrained net puts every point near the middle
     assert after < 0.5 * before, (before, after)
 
@@ -105,7 +105,7 @@ _DDP_SCRIPT = textwrap.dedent("""
     torch.manual_seed(0)
     net = ADCNet(ADCConfig(scheme="ibug68", width=8, depth=1, crop=16, proxy=32))
     data = SyntheticFaces(6, 64, seed=0, proxy=32)
-    fit(net, ADCLoss(64, IBUG68.regional, 32, "proxy"), data,
+    fit(net, ADCLoss(IBUG68.regional, 32, "proxy"), data,
         TrainConfig(epochs=2, batch_size=2, lr=1e-3, progress=False), {run!r})
     rank, size = world()
     flat = torch.cat([p.detach().reshape(-1) for p in net.parameters()])
