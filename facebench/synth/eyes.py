@@ -106,12 +106,13 @@ def eyeball_height(base: np.ndarray, normal: np.ndarray, centre: np.ndarray, rad
 
     The palpebral fissure (~30 mm) is wider than the globe (24 mm), so towards the canthi the
     surface continues the sphere outwards: the lateral offset t from the centre is compressed to
-    ``7 + 4 tanh((|t| - 7) / 4)`` before the sphere is intersected. Within 7 mm (the whole iris)
-    the surface is the exact sphere; points the sphere still misses get the rim's height.
+    ``7 + 2.5 tanh((|t| - 7) / 2.5)`` (at most 9.5 mm) before the sphere is intersected, so the
+    surface flattens smoothly towards the corners and every point of the opening meets it. Within
+    7 mm (the whole iris) the surface is the exact sphere.
     """
     t = base[..., 0] - centre[0]
     a = np.abs(t)
-    squeezed = np.where(a > SPHERE_CORE, SPHERE_CORE + 4.0 * np.tanh((a - SPHERE_CORE) / 4.0), a) * np.sign(t)
+    squeezed = np.where(a > SPHERE_CORE, SPHERE_CORE + 2.5 * np.tanh((a - SPHERE_CORE) / 2.5), a) * np.sign(t)
     base = base.copy()
     base[..., 0] -= t - squeezed
     w = base - centre
@@ -139,15 +140,17 @@ def eye_relief(f: EyeFrame, u: np.ndarray, v: np.ndarray, h_ball: np.ndarray, h_
     cr = crease_curve(f, s)
     w = np.sin(np.pi * np.clip(s, 0, 1)) ** 0.8
     lid = lid - 0.9 * w * np.exp(-0.5 * ((t - cr) / 0.7) ** 2) + 0.5 * w * np.exp(-0.5 * ((t - cr - 2.0) / 1.6) ** 2)
-    k = 1.6
+    k = 2.5
     blend = np.where(np.isfinite(lid), lid, -1e3)
     hmax = np.maximum(blend, h_face)
     smooth = hmax + k * np.log(np.exp((blend - hmax) / k) + np.exp((h_face - hmax) / k)) - k * np.log(2.0)
     smooth = np.maximum(smooth, hmax)
-    # Towards the canthi the opening rises to the surrounding skin (caruncle, conjunctival folds)
-    # instead of diving to the globe, which would leave the corners at the bottom of a pit.
-    floor = h_face - 7.0 * np.sin(np.pi * np.clip(s, 0.0, 1.0)) ** 0.5
-    return np.where(d < 0, np.maximum(h_ball, floor), smooth)
+    # At the margin the lids meet the globe; where the skin around stands higher than the lids
+    # (towards the canthi) it slopes down to them over a few mm instead of dropping as a wall.
+    t = np.clip(d / 3.5, 0.0, 1.0)
+    outside = lid + (smooth - lid) * (t * t * (3 - 2 * t))
+    ball = np.where(np.isfinite(h_ball), h_ball, h_face)
+    return np.where(d < 0, ball, np.where(np.isfinite(lid), outside, smooth))
 
 
 def margin_points(f: EyeFrame, s: np.ndarray, upper: bool, open_up: float, open_lo: float) -> np.ndarray:

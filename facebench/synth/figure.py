@@ -41,7 +41,10 @@ def _label(img: np.ndarray, pts: np.ndarray, ids, scale: float, radius: int) -> 
         cv2.circle(img, (int(round(x * 16)), int(round(y * 16))), radius * 16, c, -1, cv2.LINE_AA, shift=4)
         if scale <= 0:
             continue
-        org = (int(x) + radius + 1, int(y) - radius - 1)
+        # Inner lip points sit on the upper and lower inner lines, which meet when the lips are
+        # closed: put the upper ones' numbers above and the lower ones' below.
+        dy = -3 * radius - 8 if i in (61, 62, 63) else (4 * radius + 10 if i in (65, 66, 67) else -radius - 1)
+        org = (int(x) + radius + 1, int(y) + dy)
         cv2.putText(img, str(i), org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(img, str(i), org, cv2.FONT_HERSHEY_SIMPLEX, scale, c, 1, cv2.LINE_AA)
 

@@ -124,7 +124,9 @@ def generate(out: Path, cfg: SynthConfig, workers: int = 1, progress: bool = Tru
                         bar.update(1)
         else:
             import multiprocessing as mp
-            ctx = mp.get_context("spawn" if os.name == "nt" else "fork")
+            # "spawn": a forked child can inherit a lock held by one of OpenCV's or BLAS's threads
+            # in the parent and hang; fresh interpreters cost ~1 s each and are safe.
+            ctx = mp.get_context("spawn")
             with ctx.Pool(workers, initializer=_worker_init) as pool:
                 for n in pool.imap_unordered(_run_group_count, tasks):
                     written += n

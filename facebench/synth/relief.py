@@ -146,6 +146,8 @@ def face_relief(s: Subject, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     h += 1.2 * _blob(u, v, 0, 10.0, 9.0, 8.0)                                            # glabella
     h -= 3.0 * _blob(np.abs(u), v, 64.0, 26.0, 13.0, 18.0)                               # temples
     h -= 4.5 * _blob(np.abs(u), v, s.eye_sep + 1.0, -0.5, 16.0, 10.5, 1.4)               # eye sockets
+    u_in = s.eye_sep - 0.5 * s.eye_width - 1.0
+    h -= 8.0 * _blob(np.abs(u), v, u_in + 0.5, -0.5, 4.0, 4.5)                           # inner canthi
     h += 2.6 * s.cheekbone * _blob(np.abs(u), v, 48.0, -22.0, 15.0, 10.0)                # cheekbones
     h += 1.8 * _blob(np.abs(u), v, 33.0, -38.0, 17.0, 12.0)                              # cheek mounds
     tear = -14.0 - 0.12 * (np.abs(u) - 16.0)

@@ -20,7 +20,7 @@ from facebench.synth import mouth
 from facebench.synth.brows import Hairs, make_hairs
 from facebench.synth.compose import WorkMaps, backdrop, compose, finish, resample_box, skin_detail
 from facebench.synth.expressions import Expression
-from facebench.synth.eyes import SIDES
+from facebench.synth.eyes import EYE_RADIUS, SIDES
 from facebench.synth.face import FaceModel, Pose
 from facebench.synth.landmarks import project_landmarks
 from facebench.synth.materials import Surface, albedo
@@ -127,14 +127,22 @@ def _shade(assets: Assets, pose: Pose, cam: Camera, maps: np.ndarray, ppm: float
     return alb, irr, sheen, gloss, eye, skin_w, hair_w, base
 
 
-def _catch(maps: np.ndarray, eye: np.ndarray, cam: Camera) -> np.ndarray:
-    """Corneal catchlight (H, W) where ``eye`` > 0."""
+def _catch(assets: Assets, maps: np.ndarray, eye: np.ndarray, cam: Camera) -> np.ndarray:
+    """Corneal catchlight (H, W): reflections of the lights on the wet cornea (over the iris and
+    just around it), where ``eye`` > 0."""
     out = np.zeros(eye.shape, np.float32)
     idx = np.flatnonzero(eye.reshape(-1) > 0)
     if len(idx):
         flat = maps.reshape(-1, maps.shape[-1])[idx]
         n = flat[:, 5:8] / np.maximum(np.linalg.norm(flat[:, 5:8], axis=1, keepdims=True), 1e-6)
-        out.reshape(-1)[idx] = catchlight(n, flat[:, 2:5], cam.centre) * eye.reshape(-1)[idx]
+        p = flat[:, 2:5]
+        cornea = np.zeros(len(idx), np.float32)
+        ri = np.arcsin(assets.subject.iris_radius / EYE_RADIUS)
+        for e in assets.model.eyes:
+            w = p - e.centre
+            cosang = (w @ e.gaze) / np.maximum(np.linalg.norm(w, axis=1), 1e-6)
+            cornea = np.maximum(cornea, np.clip((cosang - np.cos(1.35 * ri)) / (np.cos(1.1 * ri) - np.cos(1.35 * ri)), 0, 1))
+        out.reshape(-1)[idx] = catchlight(n, p, cam.centre) * eye.reshape(-1)[idx] * cornea
     return out
 
 
@@ -151,13 +159,13 @@ def render(assets: Assets, e: Expression, camera: Camera, rng: np.random.Generat
     alb, irr, sheen, gloss, eye, skin_w, hair_w, base = _shade(assets, pose, cam_w, maps, ppm_w)
     cover = maps[..., 9:10]
     diffuse = alb * irr + backdrop(work, assets.backdrop, rng) * (1.0 - cover)
-    spec = sheen * gloss * skin_w + _catch(maps, eye, cam_w)
+    spec = sheen * gloss * skin_w + _catch(assets, maps, eye, cam_w)
     wm = WorkMaps(maps[..., 0], maps[..., 1], diffuse, spec, skin_w, hair_w)
     windows = []
     if work < size:
         with np.errstate(invalid="ignore"):
             edge = cv2.dilate(depth, np.ones((3, 3))) - cv2.erode(depth, np.ones((3, 3)))
-            shaky = ((edge > 2.0) | ~np.isfinite(edge)).astype(np.float32)
+            shaky = ((edge > 5.0) | ~np.isfinite(edge)).astype(np.float32)
         ext = np.concatenate([maps, irr, sheen[..., None], base, shaky[..., None]], -1)
         windows = [_window(assets, pose, camera, ext, box, ppm) for box in _detail_windows(assets, pose, camera)]
     img = compose(wm, size, assets.textures, ppm, windows)
@@ -172,11 +180,13 @@ def _window(assets: Assets, pose: Pose, camera: Camera, ext: np.ndarray, box, pp
     alb, irr, sheen, gloss, eye, skin_w, _, _ = _shade(assets, pose, camera, m[..., :10], ppm, m[..., 10:19])
     mul, smask = skin_detail(assets.textures, m[..., 0], m[..., 1], ppm)
     colour = alb * irr * (1.0 + skin_w[..., None] * (mul - 1.0))
-    colour += ((sheen * gloss * skin_w * smask) + _catch(m, eye, camera))[..., None]
+    colour += ((sheen * gloss * skin_w * smask) + _catch(assets, m, eye, camera))[..., None]
     # Near silhouettes and occlusion edges the interpolated parameters mix two surfaces: keep the
     # upsampled colour there.
-    trust = np.clip((m[..., 9] - 0.98) / 0.02, 0, 1) * (m[..., 19] <= 0.0)
-    return box, colour.astype(np.float32), trust.astype(np.float32)
+    trust = (np.clip((m[..., 9] - 0.98) / 0.02, 0, 1) * (m[..., 19] <= 0.0)).astype(np.float32)
+    # A soft seam, so switching between exact and upsampled colour never draws a line.
+    trust = np.minimum(trust, cv2.GaussianBlur(trust, (0, 0), 2.0))
+    return box, colour.astype(np.float32), trust
 
 
 def _window_box(pose: Pose, model: FaceModel, cam: Camera, urange, vrange, pad: float = 0.08):
