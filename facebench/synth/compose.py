@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from facebench.geometry import rescale_points
-from facebench.synth.texture import Textures
+from facebench.synth.texture import SKIN_ORIGIN, Textures
 
 STRIP = 256
 BLUR_SIGMA = 0.6          # px: lens + demosaicing blur, the same at every output size
@@ -33,6 +33,18 @@ class WorkMaps:
     spec: np.ndarray         # sheen (skin sheen + corneal catchlight)
     skin: np.ndarray         # where skin micro-texture applies (0..1)
     hair: np.ndarray         # where scalp-hair strands apply (0..1)
+
+
+@dataclass
+class Window:
+    """A detail window at full size: box (x0, y0, x1, y1) and, per pixel, the exact diffuse colour
+    (h, w, 3), sheen, skin weight, and how much to trust them over the upsampled values."""
+
+    box: tuple[int, int, int, int]
+    diffuse: np.ndarray
+    spec: np.ndarray
+    skin: np.ndarray
+    trust: np.ndarray
 
 
 def resample_rows(a: np.ndarray, r0: int, r1: int, size: int) -> np.ndarray:
@@ -74,6 +86,15 @@ def resample_box(maps: np.ndarray, box: tuple[int, int, int, int], size: int) ->
     return out
 
 
+def skin_coords(u: np.ndarray, v: np.ndarray, ppm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Texel coordinates of (u, v) mm in the skin tile: a 170 mm tile placed over the face front,
+    so the remap there needs no wrapping (one multiply-add per coordinate; the tile still wraps
+    further round the head)."""
+    x = cv2.addWeighted(u, ppm, u, 0.0, -SKIN_ORIGIN[0] * ppm)
+    y = cv2.addWeighted(v, -ppm, v, 0.0, SKIN_ORIGIN[1] * ppm)
+    return x, y
+
+
 def tex_coords(u: np.ndarray, v: np.ndarray, ppm: float, n: int, v_scale: float = 1.0):
     """Texel coordinates of (u, v) mm in a periodic ``n``-texel tile (v grows upwards)."""
     x = u * np.float32(ppm)
@@ -82,15 +103,6 @@ def tex_coords(u: np.ndarray, v: np.ndarray, ppm: float, n: int, v_scale: float 
     x -= np.floor(x * inv) * np.float32(n)
     y -= np.floor(y * inv) * np.float32(n)
     return x.astype(np.float32, copy=False), y.astype(np.float32, copy=False)
-
-
-def skin_detail(tex: Textures, u: np.ndarray, v: np.ndarray, ppm: float) -> tuple[np.ndarray, np.ndarray]:
-    """(RGB albedo multiplier (H, W, 3), sheen multiplier (H, W)) of the skin micro-texture."""
-    img, tppm = tex.skin_level(ppm)
-    mx, my = tex_coords(u, v, tppm, img.shape[0])
-    t = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    f = t.astype(np.float32) * np.float32(1.0 / 128.0)
-    return f[..., :3], f[..., 3]
 
 
 def hair_detail(tex: Textures, u: np.ndarray, v: np.ndarray, ppm: float, ppm_coarse: float) -> np.ndarray:
@@ -119,8 +131,7 @@ def untone_u8(img: np.ndarray) -> np.ndarray:
     return lut[img]
 
 
-def compose(wm: WorkMaps, size: int, tex: Textures, ppm: float,
-            windows: list[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]]) -> np.ndarray:
+def compose(wm: WorkMaps, size: int, tex: Textures, ppm: float, windows: list[Window]) -> np.ndarray:
     """The 8-bit image (size, size, 3) from working-resolution maps, micro-texture and windows.
 
     Works on planar float32 strips (one contiguous 2-D array per channel) with OpenCV's
@@ -131,26 +142,39 @@ def compose(wm: WorkMaps, size: int, tex: Textures, ppm: float,
     out = np.empty((size, size, 3), np.uint8)
     diffuse = [np.ascontiguousarray(wm.diffuse[..., c]) for c in range(3)]
     u_w, v_w, spec_w, skin_w, hair_w = (np.ascontiguousarray(a) for a in (wm.u, wm.v, wm.spec, wm.skin, wm.hair))
-    planar = [(box, [np.ascontiguousarray(col[..., c]) for c in range(3)], trust) for box, col, trust in windows]
+    planar = [(w.box, [np.ascontiguousarray(w.diffuse[..., c]) for c in range(3)], w.spec, w.skin, w.trust)
+              for w in windows]
     for r0 in range(0, size, STRIP):
         r1 = min(r0 + STRIP, size)
         rows = lambda a: resample_rows(a, r0, r1, size)   # noqa: E731
         lin = [rows(d) for d in diffuse]
-        if work == size:
-            lin = [x.copy() for x in lin]
         spec, sk, hr = rows(spec_w), rows(skin_w), rows(hair_w)
+        if work == size:
+            lin, spec, sk = [x.copy() for x in lin], spec.copy(), sk.copy()
+        # Windows first: their exact colour, sheen and skin weight replace the upsampled ones.
+        for (x0, y0, x1, y1), col, wspec, wsk, trust in planar:
+            a, b = max(y0, r0), min(y1, r1)
+            if a >= b:
+                continue
+            t = trust[a - y0:b - y0]
+            for dst, src in [(lin[c], col[c]) for c in range(3)] + [(spec, wspec), (sk, wsk)]:
+                blk = dst[a - r0:b - r0, x0:x1]
+                blk += (src[a - y0:b - y0] - blk) * t
         cols = np.flatnonzero((sk + hr).max(0) > 0)
         if len(cols):
             c0, c1 = cols[0], cols[-1] + 1
             u, v = rows(u_w)[:, c0:c1], rows(v_w)[:, c0:c1]
             img, tppm = tex.skin_level(ppm)
-            t = cv2.remap(img, *tex_coords(u, v, tppm, img.shape[0]), cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+            t = cv2.remap(img, *skin_coords(np.ascontiguousarray(u), np.ascontiguousarray(v), tppm),
+                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
             ch = cv2.split(t)
             skc = np.ascontiguousarray(sk[:, c0:c1])
             keep = cv2.addWeighted(skc, -1.0, skc, 0.0, 1.0)                  # 1 - skin weight
-            sheen = cv2.multiply(np.ascontiguousarray(spec[:, c0:c1]), ch[3], dtype=cv2.CV_32F, scale=1.0 / 128.0)
+            # Pores break up the skin's sheen (not the eyes' catchlights).
+            smul = cv2.add(cv2.multiply(skc, ch[3], dtype=cv2.CV_32F, scale=1.0 / 128.0), keep)
+            sheen = cv2.multiply(np.ascontiguousarray(spec[:, c0:c1]), smul)
             hb = np.ascontiguousarray(hr[:, c0:c1])
-            hcols = np.flatnonzero(hb.max(0) > 0) if ppm_w < ppm else []
+            hcols = np.flatnonzero(hb.max(0) > 0.05) if ppm_w < ppm else []
             fine = None
             if len(hcols):
                 h0, h1 = hcols[0], hcols[-1] + 1
@@ -163,17 +187,13 @@ def compose(wm: WorkMaps, size: int, tex: Textures, ppm: float,
                 blk = lin[c][:, c0:c1]
                 blk *= f
                 blk += sheen
+            if c0 > 0 or c1 < size:
+                for c in range(3):
+                    lin[c][:, :c0] += spec[:, :c0]
+                    lin[c][:, c1:] += spec[:, c1:]
         else:
             for c in range(3):
                 lin[c] += spec
-        for (x0, y0, x1, y1), col, trust in planar:
-            a, b = max(y0, r0), min(y1, r1)
-            if a >= b:
-                continue
-            t = trust[a - y0:b - y0]
-            for c in range(3):
-                blk = lin[c][a - r0:b - r0, x0:x1]
-                blk += (col[c][a - y0:b - y0] - blk) * t
         out[r0:r1] = cv2.merge([cv2.convertScaleAbs(tone(x), alpha=255.0) for x in lin])
     return out
 

@@ -140,6 +140,7 @@ def cavity_depth(gap: np.ndarray, s_up: np.ndarray, s_lo: np.ndarray, teeth_up: 
     near = np.minimum(s_up, s_lo)
     lip = 1.6 * _ss(0.0, 0.9, near)
     cav = np.minimum(4.0 + 0.7 * gap, 24.0)
-    in_teeth = np.maximum(_ss(teeth_up + 0.6, teeth_up, s_up), _ss(teeth_lo + 0.6, teeth_lo, s_lo))
+    # The cavity falls away behind the teeth over a few mm (no depth cliff at the incisal edges).
+    in_teeth = np.maximum(_ss(teeth_up + 4.0, teeth_up, s_up), _ss(teeth_lo + 4.0, teeth_lo, s_lo))
     inner = 3.2 * in_teeth + cav * (1.0 - in_teeth)
     return np.where(gap > 0.05, lip + (inner - 1.6) * _ss(0.5, 1.2, near) * _ss(0.0, 1.5, gap), 0.0)

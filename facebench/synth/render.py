@@ -18,7 +18,7 @@ import numpy as np
 
 from facebench.synth import mouth
 from facebench.synth.brows import Hairs, make_hairs
-from facebench.synth.compose import WorkMaps, backdrop, compose, finish, resample_box, skin_detail
+from facebench.synth.compose import Window, WorkMaps, backdrop, compose, finish, resample_box
 from facebench.synth.expressions import Expression
 from facebench.synth.eyes import EYE_RADIUS, SIDES
 from facebench.synth.face import FaceModel, Pose
@@ -165,7 +165,7 @@ def render(assets: Assets, e: Expression, camera: Camera, rng: np.random.Generat
     if work < size:
         with np.errstate(invalid="ignore"):
             edge = cv2.dilate(depth, np.ones((3, 3))) - cv2.erode(depth, np.ones((3, 3)))
-            shaky = ((edge > 5.0) | ~np.isfinite(edge)).astype(np.float32)
+            shaky = ((edge > 8.0) | ~np.isfinite(edge)).astype(np.float32)
         ext = np.concatenate([maps, irr, sheen[..., None], base, shaky[..., None]], -1)
         windows = [_window(assets, pose, camera, ext, box, ppm) for box in _detail_windows(assets, pose, camera)]
     img = compose(wm, size, assets.textures, ppm, windows)
@@ -174,19 +174,17 @@ def render(assets: Assets, e: Expression, camera: Camera, rng: np.random.Generat
     return finish(img, rng, seed), lm
 
 
-def _window(assets: Assets, pose: Pose, camera: Camera, ext: np.ndarray, box, ppm: float):
-    """(box, exact linear colour (h, w, 3), trust (h, w)) of one detail window at full size."""
+def _window(assets: Assets, pose: Pose, camera: Camera, ext: np.ndarray, box, ppm: float) -> Window:
+    """The exact material of one detail window at full size (micro-texture is added by
+    :func:`compose` for windows and the rest alike)."""
     m = resample_box(ext, box, camera.size)
     alb, irr, sheen, gloss, eye, skin_w, _, _ = _shade(assets, pose, camera, m[..., :10], ppm, m[..., 10:19])
-    mul, smask = skin_detail(assets.textures, m[..., 0], m[..., 1], ppm)
-    colour = alb * irr * (1.0 + skin_w[..., None] * (mul - 1.0))
-    colour += ((sheen * gloss * skin_w * smask) + _catch(assets, m, eye, camera))[..., None]
+    spec = sheen * gloss * skin_w + _catch(assets, m, eye, camera)
     # Near silhouettes and occlusion edges the interpolated parameters mix two surfaces: keep the
-    # upsampled colour there.
+    # upsampled values there, with a soft seam so the switch never draws a line.
     trust = (np.clip((m[..., 9] - 0.98) / 0.02, 0, 1) * (m[..., 19] <= 0.0)).astype(np.float32)
-    # A soft seam, so switching between exact and upsampled colour never draws a line.
     trust = np.minimum(trust, cv2.GaussianBlur(trust, (0, 0), 2.0))
-    return box, colour.astype(np.float32), trust
+    return Window(box, (alb * irr).astype(np.float32), spec.astype(np.float32), skin_w.astype(np.float32), trust)
 
 
 def _window_box(pose: Pose, model: FaceModel, cam: Camera, urange, vrange, pad: float = 0.08):

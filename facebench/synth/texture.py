@@ -19,7 +19,8 @@ from facebench.synth.config import STREAM_TEXTURE, rng_for
 from facebench.synth.subject import Subject
 
 SKIN_PPM = 12.0          # texels per mm of the finest level (~1.5 px each at 4096 px output)
-SKIN_TILE = 1024         # texels: a 85 mm period
+SKIN_ORIGIN = (-85.0, 10.0)   # (u, v) mm at texel (0, 0): the face front maps inside the tile
+SKIN_TILE = 2048         # texels: a 170 mm period (the whole face front without wrapping)
 BLOTCH_PPM = 1.0
 BLOTCH_TILE = 256
 HAIR_PPM = 9.0

@@ -50,7 +50,8 @@ def test_memory_cli_measures_in_a_fresh_process_and_projects_what_does_not_fit()
     assert [(r["method"], r["res"], r["batch"], r["status"]) for r in rows] == [("adc", 128, 1, "ok"), ("adc", 256, 1, "projected")]
     assert all(set(MEMORY_KEYS) <= set(r) for r in rows)
     ok, projected = rows
-    assert ok["peak_mib"] > ok["baseline_mib"] > 50 and ok["params"] > 0 and ok["device"] == "cpu"
+    # ru_maxrss is a high-water mark: a smoke-sized step may not rise above the imports' peak.
+    assert ok["peak_mib"] >= ok["baseline_mib"] > 50 and ok["params"] > 0 and ok["device"] == "cpu"
     # Same crop at 128 and 256 (smoke: 32 px): projected as the measured peak plus the larger input.
     grown = (ok["peak_mib"] - 3 * 128**2 / 2**20) + 3 * 256**2 / 2**20
     assert projected["peak_mib"] == pytest.approx(grown, abs=0.1) and projected["projected_from"] == [128]
