@@ -38,7 +38,8 @@ def test_config_follows_the_preset():
     assert cfg.model.checkpoint and not ADC.config_for(get_preset("cpu"), 512, "ibug68").model.checkpoint
     assert ADCLight.config_for(paper, 4096, "studio89").model.light
     assert ADCStack2.config_for(SMOKE, 256, "ibug68").model.regional_stages == 2
-    assert ADC.config_for(get_preset("cpu"), 512, "ibug68").regional_units == "proxy"
+    cpu = ADC.config_for(get_preset("cpu"), 512, "ibug68")
+    assert cpu.regional_units == "proxy" and (cpu.lr, cpu.lr_after) == pytest.approx((3e-3, 3e-4))
     assert ADC.config_for(SMOKE, 256, "ibug68", options={"noise": 0.2}).model.noise == 0.2
     with pytest.raises(FacebenchError, match="unknown option"):
         ADC.config_for(SMOKE, 256, "ibug68", options={"tree_depth": 3})

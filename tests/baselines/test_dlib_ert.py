@@ -110,3 +110,24 @@ def test_bad_files_are_one_line_errors(tmp_path, trained):
         DlibERT.load(junk)
     with pytest.raises(FacebenchError, match="expects"):
         trained[0].predict(np.zeros((2, 64, 32, 3), np.uint8))
+
+
+def test_facebench_run_trains_then_evaluates_a_checkpoint(tiny_prepared, tmp_path):
+    from click.testing import CliRunner
+
+    from facebench.cli import cli
+
+    common = ["run", "--method", "dlib-ert", "--res", "256", "--preset", "smoke", "--data", str(tiny_prepared),
+              "--out", str(tmp_path / "runs")]
+    result = CliRunner().invoke(cli, common + ["--name", "trained"])
+    assert result.exit_code == 0, result.output
+    model = tmp_path / "runs" / "trained" / "model.dat"
+    assert model.is_file() and model.with_name("model.dat.json").is_file()
+    external = tmp_path / "external.dat"
+    shutil.copy(model, external)  # no sidecar: evaluated like dlib's public model (detector box)
+    result = CliRunner().invoke(cli, common + ["--name", "checked", "--checkpoint", str(external)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "runs" / "checked" / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and 0.0 < metrics["nme"] < 1.0
+    result = CliRunner().invoke(cli, common + ["--name", "bad", "-o", "tree_depth=deep"])
+    assert result.exit_code == 2 and "tree_depth must be a number" in result.output
