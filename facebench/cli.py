@@ -340,3 +340,20 @@ def bench_prepare_cmd(images, size, repeats, as_json):
     else:
         click.echo(f"prepare {result['prepare_cpu_s']:.2f} s CPU vs bare loop {result['bare_cpu_s']:.2f} s CPU "
                    f"over {images} x {size}px -> ratio {result['ratio']:.2f} (wall {result['ratio_wall']:.2f})")
+
+
+@cli.command("reproduce")
+@click.option("--preset", "-p", type=click.Choice(["smoke", "cpu", "paper"]), default="cpu", show_default=True, help="Scale of the grid: smoke (minutes, tiny data), cpu (about 2.5 h on 2 cores), paper (a GPU).")
+@click.option("--data", type=click.Path(path_type=Path), default=None, help="Prepared dataset (default: OUT/data for smoke, data/default otherwise; prepared when missing).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reproduce"), show_default=True, help="Folder for runs/ and report/.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--workers", type=int, default=None, help="Worker processes for synthesis and prepare (default: CPU count).")
+def reproduce_cmd(preset, data, out, device, workers):
+    """The paper's experiment grid: baselines trained at 256 and upscaled, ADC and ADC-light at
+    every resolution of the preset with progressive initialisation, the ablation at 1024, every
+    ADC model also tested at the top resolution; then the report (OUT/report/index.html).
+    Finished runs are skipped when run again; failed runs are recorded in the report."""
+    from facebench.presets import get_preset
+    from facebench.reproduce import reproduce
+
+    reproduce(get_preset(preset), data, out, device=device, workers=workers)

@@ -66,8 +66,18 @@ def nme_by_resolution(runs: list[R.Run], with_paper: bool = False) -> Table | No
     if not runs and paper is None:
         return None
     cells, dropped = R.grid(runs)
-    res = sorted({r.res for r in runs} | ({int(c) for c in paper[0]} if paper else set()))
-    rows = [Row(label, [_cell(cells.get((label, x)), "nme") for x in res]) for label in R.row_labels(runs)]
+    # Upscaled methods (trained at 256, not the ADC family) fill every resolution they were scored
+    # at (the paper's protocol); an ADC run's extra by_res entries are Figure 8's, not Table 4's.
+    upscaled = {(r.label, x): r for r in cells.values() if r.ok and r.method not in R.ADC_FAMILY
+                for x in r.by_res if (r.label, x) not in cells}
+    res = sorted({r.res for r in runs} | {x for _, x in upscaled} | ({int(c) for c in paper[0]} if paper else set()))
+
+    def cell(label: str, x: int) -> Cell:
+        if (label, x) in upscaled:
+            return _summary_value(upscaled[(label, x)].by_res.get(x), "nme")
+        return _cell(cells.get((label, x)), "nme")
+
+    rows = [Row(label, [cell(label, x) for x in res]) for label in R.row_labels(runs)]
     table = Table("table4_nme_by_resolution", "NME (%) by method and resolution (studio test set)",
                   [R.res_label(x) for x in res], rows, notes=_notes(runs, dropped))
     if paper:
