@@ -6,7 +6,8 @@
 - ``cpm``, ``cnn67``: the ablation backbones (6-stage convolutional pose machine; CNN-6/7 of Feng
   et al.) as trunks for ADC and as holistic methods ``cpm6`` and ``cnn67``.
 - ``heatmaps``: Gaussian heatmap targets and argmax decoding; ``holistic``: the shared train /
-  save / load / predict of the holistic heatmap methods.
+  save / load / predict of the holistic heatmap methods; ``dlib_train``: dlib's trainer in a
+  forked child (progress bar, Ctrl-C); ``measure``: the figures of docs/bench/baselines.md.
 
 All holistic methods are trained at ``preset.holistic_res`` (256) and evaluated at R by the
 runner, which upscales their 256 predictions through ``geometry.rescale_points``.

@@ -2,13 +2,12 @@
 
 import json
 import shutil
-from pathlib import Path
 
 import dlib
 import numpy as np
 import pytest
 
-from baselines.dlib_ert import PRESET_OPTIONS, DlibERT, ERTOptions, ert_options, margin_box
+from baselines.dlib_ert import PRESET_OPTIONS, DlibERT, ert_options, margin_box
 from facebench import geometry
 from facebench.dataset import PreparedDataset
 from facebench.errors import FacebenchError
