@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import resource
+import signal
 import sys
 import time
 import traceback
@@ -146,7 +147,7 @@ def _child(spec: MemorySpec, conn) -> None:
 def measure_memory(spec: MemorySpec, timeout: float = 3600.0) -> dict[str, Any]:
     """Run one measurement in a fresh process -> a result dict (see :func:`bench_memory`).
 
-    A child killed by the kernel's OOM killer (or any signal) counts as ``oom``."""
+    A child killed by SIGKILL (what the kernel's OOM killer sends) counts as ``oom``."""
     ctx = mp.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(spec, send), daemon=True)
@@ -165,7 +166,7 @@ def measure_memory(spec: MemorySpec, timeout: float = 3600.0) -> dict[str, Any]:
         result = result or {"status": "failed", "error": f"no result within {timeout:.0f} s"}
     if result is None:
         code = proc.exitcode
-        result = {"status": "oom" if code is not None and code < 0 else "failed",
+        result = {"status": "oom" if code == -signal.SIGKILL else "failed",
                   "error": f"measurement process ended with exit code {code}"}
     return {**_head(spec), "peak_mib": result.pop("peak_mib", None), "status": result.pop("status"), **result}
 

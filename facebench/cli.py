@@ -258,7 +258,8 @@ def synth_cmd(out, subjects, expressions, cameras, size, seed, workers, annotato
 @click.option("--box", default=None, metavar="X1,Y1,X2,Y2", help="The face's landmark box in image pixels (brows to chin, jaw side to side), for every image, instead of dlib's face detector.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder for the outputs (default: next to each image).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-def predict_cmd(images, run_dir, box, out, device):
+@click.option("--passes", type=click.IntRange(min=1), default=2, show_default=True, help="1: predict on the crop the face box places; 2+: re-crop around the previous pass's landmarks as prepare crops around annotated ones.")
+def predict_cmd(images, run_dir, box, out, device, passes):
     """Landmarks for IMAGES (photos of any size, 4K included) with RUN's model: writes
     <stem>.pts (0-based, facebench tag) and <stem>.landmarks.png (overlay) per image.
 
@@ -266,10 +267,11 @@ def predict_cmd(images, run_dir, box, out, device):
     The face is found by dlib's frontal face detector (or --box), cropped as
     `facebench prepare` crops (the landmark box squared plus the run's dataset
     margin), resampled to the run's resolution, and the points are mapped back
-    into the photo."""
+    into the photo; the second pass re-crops around the first pass's points."""
     from facebench.predict import parse_box, predict_images
 
-    results = predict_images(list(images), run_dir, out=out, box=parse_box(box) if box else None, device=device)
+    results = predict_images(list(images), run_dir, out=out, box=parse_box(box) if box else None, device=device,
+                             passes=passes)
     for r in results:
         source = "detected face" if r.detected else "--box"
         click.echo(f"{r.image}: {len(r.points)} points ({source}, crop {r.crop_box[2] - r.crop_box[0]:.0f} px) "

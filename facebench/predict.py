@@ -4,8 +4,10 @@ For each image: find the face (dlib's frontal face detector, or a box the user g
 the square crop ``facebench prepare`` would have cut around that face's landmarks (the landmark
 box, squared, grown by the run's dataset margin on each side, snapped to whole pixels, border
 replicated outside the image), resample the crop to the run's resolution with area averaging,
-predict, and map the points back into the photo with ``geometry.from_crop``. Writes a 0-based
-``.pts`` (facebench tag) and an overlay PNG next to the image or into ``--out``.
+predict, and map the points back into the photo with ``geometry.from_crop``; by default a second
+pass re-crops around the first pass's points (the detector places a turned head's crop only to
+~8-17 % of its side, see docs/bench/adc.md). Writes a 0-based ``.pts`` (facebench tag) and an
+overlay PNG next to the image or into ``--out``.
 
 **Detector calibration.** dlib's rectangle is not the landmark box: it is a fixed-size square
 placed by the detector's own training convention. :data:`DLIB_CALIBRATION` maps it to the
@@ -240,10 +242,14 @@ def draw_overlay(image: np.ndarray, points: np.ndarray, crop_box: np.ndarray) ->
 
 
 def predict_images(images: list[Path], run: Path, out: Path | None = None, box: np.ndarray | None = None,
-                   device: str = "auto", progress: bool = True) -> list[Prediction]:
+                   device: str = "auto", passes: int = 2, progress: bool = True) -> list[Prediction]:
     """Landmarks for each photo with ``run``'s model; writes ``<stem>.pts`` and
     ``<stem>.landmarks.png`` next to each photo or into ``out``. ``box``: the face's landmark box
-    (x1, y1, x2, y2) in photo pixels for every photo instead of detecting it."""
+    (x1, y1, x2, y2) in photo pixels for every photo instead of detecting it. ``passes``: 1 predicts
+    on the crop placed by the detector (or ``box``); each further pass re-crops around the previous
+    pass's landmarks as ``facebench prepare`` crops around annotated ones."""
+    if passes < 1:
+        raise FacebenchError(f"passes must be >= 1, got {passes}")
     import cv2
     from tqdm import tqdm
 
@@ -271,8 +277,17 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
         else:
             face = box
         crop_box = face_crop_box(face, loaded.margin)
-        crop = crop_face(photo, crop_box, loaded.res)
-        points = geometry.from_crop(loaded.model.predict(crop[None])[0], crop_box, loaded.res)   # (N, 2) photo px
+        for done in range(1, passes + 1):
+            crop = crop_face(photo, crop_box, loaded.res)
+            points = geometry.from_crop(loaded.model.predict(crop[None])[0], crop_box, loaded.res)  # (N, 2) photo px
+            if done < passes:
+                # Re-crop around these landmarks: the crop prepare would cut around them (the
+                # detector places the crop only to ~8 % of its side, docs/bench/adc.md) -- unless
+                # the points are implausibly spread, when the crop they give is no better.
+                again = face_crop_box(geometry.points_box(points), loaded.margin)
+                if not 0.5 <= (again[2] - again[0]) / (crop_box[2] - crop_box[0]) <= 2.0:
+                    break
+                crop_box = again
         pts_path, overlay_path = _outputs(path, out)
         write_pts(pts_path, points)
         ok, png = cv2.imencode(".png", cv2.cvtColor(draw_overlay(photo, points, crop_box), cv2.COLOR_RGB2BGR))
