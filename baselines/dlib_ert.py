@@ -275,6 +275,13 @@ class DlibERT(Method):
                                  f"{model.scheme.name}", path)
         return model
 
+    @classmethod
+    def load_for_data(cls, path: Path, device: str, data_options: dict, options: dict) -> "DlibERT":
+        """A .dat to run on a prepared dataset: an external predictor's fallback box uses that
+        dataset's margin; ``options["box"]`` (``--opt box=...``) overrides the box convention."""
+        margin = data_options.get("margin") if not _sidecar(Path(path)).is_file() else None
+        return cls.load(path, device, box=options.get("box"), margin=margin)
+
     # -- predict ------------------------------------------------------------------------------------
 
     def predict(self, images: np.ndarray) -> np.ndarray:

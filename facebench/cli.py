@@ -79,13 +79,15 @@ main = cli  # console-script entry point
 @click.option("--force", is_flag=True, help="Delete an existing run folder of that name and start again.")
 @click.option("--norm", type=click.Choice(["inter-ocular", "inter-pupil", "bbox", "bbox-diag"]), default="inter-ocular", show_default=True, help="NME normaliser.")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Method-specific option (e.g. -o tree_depth=5 for dlib-ert); repeatable.")
-def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, device, seed, workers, resume, force, norm, options):
+@click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's, one per core). 1 is faster when other jobs share the cores.")
+def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, device, seed, workers, resume, force, norm, options, threads):
     """Train METHOD (or load --checkpoint), predict the test split at RES, score it and write
     the run folder OUT/NAME (config.json, model, train_log.csv, predictions.parquet, metrics.json).
 
     A finished run of the same name is not redone (use --force)."""
     from facebench.runner import RunConfig, run
 
+    _set_threads(threads)
     cfg = RunConfig(method=method, res=res, data=data, preset=preset, epochs=epochs, init=init,
                     checkpoint=checkpoint, name=name, out=out, device=device, seed=seed, workers=workers,
                     resume=resume, force=force, norm=norm, options=_options(options))
@@ -101,6 +103,16 @@ def evaluate_cmd(run_dir, res):
     from facebench.runner import evaluate
 
     _print_metrics(f"{run_dir} tested @ {res}px", evaluate(run_dir, res))
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    if threads < 1:
+        raise click.BadParameter(f"must be at least 1, got {threads}", param_hint="--threads")
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def _options(pairs: tuple[str, ...]) -> dict:
@@ -350,7 +362,8 @@ def bench_prepare_cmd(images, size, repeats, as_json):
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reproduce"), show_default=True, help="Folder for runs/ and report/.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--workers", type=int, default=None, help="Worker processes for synthesis and prepare (default: CPU count).")
-def reproduce_cmd(preset, data, out, device, workers):
+@click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's, one per core).")
+def reproduce_cmd(preset, data, out, device, workers, threads):
     """The paper's experiment grid: baselines trained at 256 and upscaled, ADC and ADC-light at
     every resolution of the preset with progressive initialisation, the ablation at 1024, every
     ADC model also tested at the top resolution; then the report (OUT/report/index.html).
@@ -358,4 +371,5 @@ def reproduce_cmd(preset, data, out, device, workers):
     from facebench.presets import get_preset
     from facebench.reproduce import reproduce
 
+    _set_threads(threads)
     reproduce(get_preset(preset), data, out, device=device, workers=workers)

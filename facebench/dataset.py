@@ -62,6 +62,11 @@ class PreparedDataset:
         self._skip_small = self.info.get("options", {}).get("upsample") == "skip"
         self._row = {sample_id: i for i, sample_id in enumerate(self.manifest["id"])}
 
+    @property
+    def options(self) -> dict:
+        """The options prepare was run with (``dataset.json["options"]``: margin, upsample, ...)."""
+        return dict(self.info.get("options", {}))
+
     def __len__(self) -> int:
         return len(self.manifest)
 

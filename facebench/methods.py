@@ -64,6 +64,13 @@ class Method(ABC):
     def load(cls, path: Path, device: str = "auto") -> "Method":
         """Load a model file written by :meth:`save` (torch files with ``weights_only=True``)."""
 
+    @classmethod
+    def load_for_data(cls, path: Path, device: str, data_options: dict, options: dict) -> "Method":
+        """Load a model file to run on a prepared dataset made with ``data_options``
+        (``dataset.json["options"]``) and the run's method ``options``. Most methods need neither;
+        dlib-ert takes its face box convention from them (an external .dat has none of its own)."""
+        return cls.load(path, device=device)
+
     @abstractmethod
     def predict(self, images: np.ndarray) -> np.ndarray:
         """images: (B, R, R, 3) uint8 RGB square face crops -> (B, N, 2) float64 landmarks in

@@ -54,15 +54,17 @@ from facebench.errors import FacebenchError
 from facebench.ingest import Ingested, ingest_300vw, ingest_300w, ingest_studio
 from facebench.pyramid import TMP_SUFFIX, CropJob, SourceTask, init_worker, png_size, run_task
 from facebench.runfolder import write_json, write_parquet
-from facebench.schemes import Scheme, get_scheme
+from facebench.schemes import Scheme, get_scheme, is_prefix
 from facebench.synth import SynthConfig
 
 DEFAULT_RESOLUTIONS: tuple[int, ...] = (256, 512, 1024, 2048, 4096)
 PROXY_RES = 256
 DEFAULT_OUT = Path("data/default")
 DEFAULT_SYNTH_DIR = Path("data/synth-default")
-# the capture `facebench prepare` synthesizes when given no input (sized for a few minutes on 2 cores)
-DEFAULT_SYNTH = SynthConfig(subjects=8, expressions=8, cameras=4, size=4096, seed=0)
+# the capture `facebench prepare` synthesizes when given no input, sized to build in a few minutes on
+# 2 cores: 8 subjects (4 train / 4 test) x the first 6 expressions x 4 cameras = 192 images at 4096,
+# written as JPEG (q 95) like most studio stills; measured in docs/bench/prepare.md.
+DEFAULT_SYNTH = SynthConfig(subjects=8, expressions=6, cameras=4, size=4096, seed=0, image_format="jpg")
 MANIFEST = "manifest.parquet"
 DATASET_JSON = "dataset.json"
 PLAN = ".prepare-plan.parquet"
@@ -70,8 +72,6 @@ IMAGES = "images"
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "id", "source", "subject", "sequence", "view", "split", "subset", "scheme", "rel_path",
     "src_path", "frame", "orig_w", "orig_h", "box", "crop_side", "landmarks")
-# (from, to): schemes whose first points are the other scheme's points, same meaning
-_REDUCIBLE = {("studio89", "ibug68")}
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ def _common_scheme(inputs: list[Ingested], wanted: str | None) -> Scheme:
         return inputs[0].scheme
     target = get_scheme(wanted)
     for i in inputs:
-        if i.scheme != target and (i.scheme.name, target.name) not in _REDUCIBLE:
+        if i.scheme != target and not is_prefix(target, i.scheme):
             raise FacebenchError(f"cannot turn {i.scheme.name} landmarks into {target.name}", i.root)
     return target
 

@@ -54,10 +54,10 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         extra=MappingProxyType({"adc_regional_units": "proxy"}),   # see adc_model/loss.py
     ),
     "cpu": Preset(
-        name="cpu", resolutions=(256, 512, 1024), epochs=12, lr=1e-3, lr_drop_epoch=9, lr_after=1e-4,
+        name="cpu", resolutions=_RES, epochs=12, lr=1e-3, lr_drop_epoch=9, lr_after=1e-4,
         batch_size=MappingProxyType({256: 8, 512: 8, 1024: 8, 2048: 4, 4096: 4}),
         crop_size=MappingProxyType({256: 64, 512: 64, 1024: 64, 2048: 96, 4096: 128}),
-        width=32, depth=3,
+        width=32, depth=3, light_at=(4096,),
         # ADC: regional loss in proxy px (adc_model/loss.py); 3x the learning rate (3e-3 -> 3e-4):
         # test NME 4.3 % instead of 7.6 % after the 12 epochs at 256 (docs/bench/adc.md).
         extra=MappingProxyType({"adc_regional_units": "proxy", "adc_lr_scale": 3.0}),

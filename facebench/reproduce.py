@@ -157,6 +157,7 @@ def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto"
         cfg = RunConfig(method=planned.method, res=planned.res, data=data_dir, preset=preset.name,
                         name=planned.name, out=runs_dir, device=device, progress=False, resume=True)
         click.echo(f"[{i}/{len(runs)}] {planned.name} ({(time.perf_counter() - t0) / 60:.1f} min so far)", err=True)
+        t_run = time.perf_counter()
         try:
             run(cfg)
             for res in planned.also_eval:
@@ -165,6 +166,10 @@ def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto"
                     evaluate(runs_dir / planned.name, res, progress=False)
         except FacebenchError as err:  # recorded in the run folder; the grid goes on
             click.echo(f"  failed: {err}", err=True)
+            continue
+        by_res = _read_metrics(runs_dir / planned.name).get("by_res", {})
+        nmes = ", ".join(f"{r}: {100 * v['nme']:.2f} %" for r, v in sorted(by_res.items(), key=lambda kv: int(kv[0])))
+        click.echo(f"  NME {nmes} ({(time.perf_counter() - t_run) / 60:.1f} min)", err=True)
     report_dir = out / "report"
     build_report(runs_dir, report_dir, with_paper=with_paper)
     click.echo(f"done in {(time.perf_counter() - t0) / 60:.1f} min; report: {report_dir / 'index.html'}", err=True)

@@ -26,6 +26,7 @@ from facebench import __version__, geometry, runfolder
 from facebench.errors import FacebenchError
 from facebench.methods import Method, TrainContext, get_method
 from facebench.presets import get_preset
+from facebench.schemes import is_prefix
 
 
 class RunFailed(FacebenchError):
@@ -100,14 +101,19 @@ def run(cfg: RunConfig) -> dict:
         "device": cfg.device, "norm": cfg.norm, "options": cfg.options,
         "facebench_version": __version__, "created": _now(),
     }
-    runfolder.write_json(run_dir / runfolder.CONFIG, config)
+    if _is_main_process():
+        runfolder.write_json(run_dir / runfolder.CONFIG, config)
 
     t0 = time.perf_counter()
     try:
         model = _train_or_load(cfg, cls, preset, data, model_res, init, run_dir)
+    except FacebenchError:
+        raise                   # bad input (e.g. a model file of another scheme): nothing to record
     except Exception as err:  # noqa: BLE001 - recorded, then re-raised as one line
         _record_failure(run_dir, err)
         raise RunFailed(f"training failed: {_one_line(err)} (recorded in metrics.json)", run_dir) from None
+    if not _is_main_process():  # under torchrun, rank 0 alone evaluates and writes the run folder
+        return {"status": "ok", "rank": _rank()}
     train_seconds = time.perf_counter() - t0 if cfg.checkpoint is None else 0.0
     config["params"] = int(model.num_parameters())
     runfolder.write_json(run_dir / runfolder.CONFIG, config)
@@ -121,6 +127,8 @@ def run(cfg: RunConfig) -> dict:
     metrics = {"status": "ok", **summary, "by_res": {str(cfg.res): summary},
                "timing": {"train_seconds": round(train_seconds, 3),
                           "predict_seconds_per_image": round(per_image_s, 6)}}
+    if hasattr(model, "run_info"):
+        metrics["run_info"] = model.run_info()
     runfolder.write_json(metrics_path, metrics)
     return metrics
 
@@ -141,7 +149,8 @@ def evaluate(run_dir: Path, res: int, progress: bool = True) -> dict:
     if res not in data.resolutions:
         raise FacebenchError(f"the prepared dataset has no {res} px images", data.root)
     model_file = Path(config["checkpoint"]) if config.get("checkpoint") else run_dir / cls.model_file
-    model = cls.load(model_file, device=config.get("device", "auto"))
+    model = cls.load_for_data(model_file, config.get("device", "auto"), data.options, config.get("options", {}))
+    _check_scheme(model, data.scheme, model_file)
     model_res = res if cls.native_res else int(config["train_res"])
     summary, _ = _evaluate_model(model, cls, data, model_res, res, config.get("norm", "inter-ocular"),
                                  run_dir, progress, write_examples=False)
@@ -180,16 +189,18 @@ def _resolve_init(cfg: RunConfig, cls: type[Method], data_root: Path) -> Path | 
 
 def _train_or_load(cfg: RunConfig, cls: type[Method], preset, data, model_res: int,
                    init: Path | None, run_dir: Path) -> Method:
-    if cfg.checkpoint is not None:
-        return cls.load(Path(cfg.checkpoint), device=cfg.device)
-    model_file = run_dir / cls.model_file
-    if model_file.exists():  # trained already; an earlier prediction step was interrupted
-        return cls.load(model_file, device=cfg.device)
+    if cfg.checkpoint is not None or (run_dir / cls.model_file).exists():
+        # a model file to evaluate, or a run trained already whose prediction step was interrupted
+        model_file = Path(cfg.checkpoint) if cfg.checkpoint is not None else run_dir / cls.model_file
+        model = cls.load_for_data(model_file, cfg.device, data.options, cfg.options)
+        _check_scheme(model, data.scheme, model_file)
+        return model
     ctx = TrainContext(data_root=Path(data.root), res=model_res, preset=preset, run_dir=run_dir,
                        device=cfg.device, epochs=cfg.epochs, init=init, resume=cfg.resume,
                        seed=cfg.seed, workers=cfg.workers, progress=cfg.progress, options=dict(cfg.options))
     model = cls.train(ctx)
-    model.save(model_file)
+    if _is_main_process():
+        model.save(run_dir / cls.model_file)
     return model
 
 
@@ -214,18 +225,47 @@ def _evaluate_model(model: Method, cls: type[Method], data, model_res: int, res:
     pred = np.concatenate(preds)
     if model_res != res:
         pred = geometry.rescale_points(pred, model_res, res)
-    gt = data.landmarks(rows, res)
+    scheme = _eval_scheme(model, data.scheme)
+    gt = data.landmarks(rows, res)[:, :scheme.num_points]
     if not np.isfinite(pred).all():
         raise FacebenchError(f"{cls.name} predicted non-finite landmarks")
     subsets = list(rows["subset"]) if "subset" in rows else None
-    summary = M.summarize(pred, gt, data.scheme, norm=norm, subsets=subsets, ids=ids)
-    norms = M.normaliser(gt, data.scheme, norm)
+    summary = M.summarize(pred, gt, scheme, norm=norm, subsets=subsets, ids=ids)
+    norms = M.normaliser(gt, scheme, norm)
     runfolder.merge_predictions(run_dir, runfolder.predictions_frame(ids, res, pred, gt, subsets, norms))
     if write_examples and hasattr(model, "write_examples"):
         k = min(4, len(ids))
         images = np.stack([data.load_image(i, res) for i in ids[:k]])
         model.write_examples(run_dir / runfolder.EXAMPLES, images, gt[:k], ids[:k])
     return summary, seconds / max(1, len(ids))
+
+
+def _check_scheme(model: Method, scheme, model_file: Path) -> None:
+    """A model must predict the data's landmark scheme; a 68-point model on 89-point data is scored
+    on the data's first 68 points, which mean the same (``schemes.is_prefix``)."""
+    ms = getattr(model, "scheme", None)
+    if ms is None or ms.name == scheme.name or is_prefix(ms, scheme):
+        return
+    raise FacebenchError(f"the model predicts {ms.num_points} points ({ms.name}) but the data has "
+                         f"{scheme.num_points} ({scheme.name})", model_file)
+
+
+def _eval_scheme(model: Method, scheme):
+    """The scheme predictions are scored in: the data's, or the model's when it is a prefix of it."""
+    ms = getattr(model, "scheme", None)
+    return ms if ms is not None and is_prefix(ms, scheme) else scheme
+
+
+def _is_main_process() -> bool:
+    return _rank() == 0
+
+
+def _rank() -> int:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank()
+    return 0
 
 
 def _record_failure(run_dir: Path, err: BaseException) -> None:

@@ -157,3 +157,13 @@ def scheme_for_count(num_points: int) -> Scheme:
             return s
     known = ", ".join(f"{s.num_points} ({s.name})" for s in SCHEMES.values())
     raise FacebenchError(f"no landmark scheme has {num_points} points (known: {known})")
+
+
+# (prefix, whole): the prefix scheme's points are the whole scheme's first points, with the same meaning
+_PREFIXES = frozenset({("ibug68", "studio89")})
+
+
+def is_prefix(prefix: Scheme, whole: Scheme) -> bool:
+    """True when ``whole``'s first ``prefix.num_points`` points are ``prefix``'s points (studio89
+    data can be read as ibug68, and a 68-point model scored on studio89 data's first 68 points)."""
+    return (prefix.name, whole.name) in _PREFIXES
