@@ -356,6 +356,31 @@ def bench_prepare_cmd(images, size, repeats, as_json):
                    f"over {images} x {size}px -> ratio {result['ratio']:.2f} (wall {result['ratio_wall']:.2f})")
 
 
+@bench_group.command("synth")
+@click.option("--subjects", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--expressions", type=click.IntRange(1, 24), default=2, show_default=True)
+@click.option("--cameras", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--size", type=click.IntRange(64), default=4096, show_default=True, help="Image side (px).")
+@click.option("--format", "image_format", type=click.Choice(["png", "jpg"]), default="png", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_synth_cmd(subjects, expressions, cameras, size, image_format, as_json):
+    """The synthesizer (1 process, 1 OpenCV thread) against a bare cv2.imwrite loop writing the
+    same images, as a ratio of CPU times measured in one run; also CPU s per image (goal <= 3 s
+    at 4096 px)."""
+    import json
+
+    from facebench.synth_bench import bench_synth
+
+    r = bench_synth(subjects=subjects, expressions=expressions, cameras=cameras, size=size,
+                    image_format=image_format)
+    if as_json:
+        click.echo(json.dumps(r))
+    else:
+        click.echo(f"synth {r['synth_cpu_s_per_image']:.2f} s CPU / image vs bare imwrite "
+                   f"{r['bare_cpu_s_per_image']:.2f} s CPU / image over {r['images']} x {size}px {image_format} "
+                   f"-> ratio {r['ratio']:.2f} (wall {r['ratio_wall']:.2f})")
+
+
 @cli.command("reproduce")
 @click.option("--preset", "-p", type=click.Choice(["smoke", "cpu", "paper"]), default="cpu", show_default=True, help="Scale of the grid: smoke (minutes, tiny data), cpu (about 2.5 h on 2 cores), paper (a GPU).")
 @click.option("--data", type=click.Path(path_type=Path), default=None, help="Prepared dataset (default: OUT/data for smoke, data/default otherwise; prepared when missing).")

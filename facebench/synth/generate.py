@@ -181,7 +181,7 @@ def _run_group(task):
         if not np.isfinite(lm).all():
             raise RuntimeError(f"non-finite landmark in {job.image}")
         bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-        ok, buf = cv2.imencode(f".{cfg.image_format}", bgr, _encode_params(cfg.image_format))
+        ok, buf = cv2.imencode(f".{cfg.image_format}", bgr, encode_params(cfg.image_format))
         if not ok:
             raise RuntimeError(f"image encoding failed for {job.image}")
         job.image.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +190,8 @@ def _run_group(task):
         yield job
 
 
-def _encode_params(fmt: str) -> list[int]:
+def encode_params(fmt: str) -> list[int]:
+    """OpenCV's encoder settings for the synthesizer's images (also used by ``bench synth``)."""
     import cv2
     if fmt == "jpg":
         return [cv2.IMWRITE_JPEG_QUALITY, 95]

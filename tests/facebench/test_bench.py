@@ -57,3 +57,14 @@ def test_memory_cli_measures_in_a_fresh_process_and_projects_what_does_not_fit()
     assert projected["peak_mib"] == pytest.approx(grown, abs=0.1) and projected["projected_from"] == [128]
     table = memory_rows_markdown(rows)
     assert "| adc | 256 | 1 |" in table and "projected" in table
+
+
+def test_synth_bench_times_the_generator_against_writing_the_same_images():
+    result = CliRunner().invoke(cli, ["bench", "synth", "--size", "128", "--expressions", "1",
+                                      "--cameras", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    r = json.loads(result.output)
+    assert r["images"] == 2 and r["size"] == 128 and r["format"] == "png"
+    assert r["synth_cpu_s"] > 0 and r["bare_cpu_s"] > 0
+    # rendering a face costs more than encoding the finished image
+    assert r["ratio"] == pytest.approx(r["synth_cpu_s"] / r["bare_cpu_s"]) and r["ratio"] > 1
