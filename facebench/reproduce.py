@@ -60,8 +60,8 @@ def plan(preset: Preset) -> list[PlannedRun]:
             if m == "adc" and r in preset.light_at:
                 continue
             runs.append(PlannedRun(m, r, (top,) if r != top else ()))
-    for m in ABLATION_HOLISTIC:
-        runs.append(PlannedRun(m, abl, ()))
+    for m in ABLATION_HOLISTIC:   # trained at 256 like the baselines: scored at every R for free
+        runs.append(PlannedRun(m, abl, tuple(r for r in res if r != abl)))
     for m in ABLATION_NATIVE:
         runs.append(PlannedRun(m, abl, (top,) if abl != top else ()))
     return runs

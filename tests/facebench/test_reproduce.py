@@ -13,6 +13,7 @@ def test_plan_follows_the_papers_protocol():
     assert runs["hg2-256"].also_eval == (512, 1024, 2048, 4096)       # trained at 256, upscaled
     assert "adc-4096" not in runs and "adc-light-4096" in runs        # only the light variant at 4K
     assert runs["adc-1024"].also_eval == (4096,)                      # Figure 8: tested at the top
+    assert runs["cpm6-1024"].also_eval == (256, 512, 2048, 4096)      # holistic: upscaled everywhere
     assert ablation_res(get_preset("paper")) == 1024
     assert {"adc-stack2-1024", "adc-cpm-1024", "adc-cnn67-1024", "cpm6-1024", "cnn67-1024"} <= set(runs)
     names = [r.name for r in plan(get_preset("paper"))]
