@@ -106,9 +106,10 @@ class ADC(Method):
         except (TypeError, ValueError) as err:
             raise FacebenchError(f"invalid {cls.name} configuration: {err}") from None
         lr_scale = float(preset.extra.get("adc_lr_scale", 1.0))   # the cpu preset trains ADC faster
-        return ADCRunConfig(model=model, res=res, preset=preset.name, epochs=preset.epochs if epochs is None else epochs,
+        epochs = preset.epochs if epochs is None else epochs
+        return ADCRunConfig(model=model, res=res, preset=preset.name, epochs=epochs,
                             batch_size=preset.batch_for(res), lr=preset.lr * lr_scale,
-                            lr_drop_epoch=preset.lr_drop_epoch, lr_after=preset.lr_after * lr_scale,
+                            lr_drop_epoch=preset.lr_drop_for(epochs), lr_after=preset.lr_after * lr_scale,
                             regional_units=units, max_train_samples=preset.max_train_samples)
 
     # ---- training -----------------------------------------------------------------------------

@@ -125,8 +125,9 @@ class HolisticHeatmapMethod(Method):
                 raise FacebenchError(f"--init model was built as {asdict(start.cfg)}, this run needs {asdict(cfg)}",
                                      ctx.init)
             trunk.load_state_dict(start.trunk.state_dict())
-        train_cfg = TrainConfig(epochs=ctx.epochs if ctx.epochs is not None else preset.epochs,
-                                batch_size=preset.batch_for(res), lr=preset.lr, lr_drop_epoch=preset.lr_drop_epoch,
+        epochs = ctx.epochs if ctx.epochs is not None else preset.epochs_for(native_res=False, initialised=False)
+        train_cfg = TrainConfig(epochs=epochs,
+                                batch_size=preset.batch_for(res), lr=preset.lr, lr_drop_epoch=preset.lr_drop_for(epochs),
                                 lr_after=preset.lr_after, seed=ctx.seed, device=ctx.device, workers=ctx.workers,
                                 progress=ctx.progress)
         trunk = fit(trunk, partial(heatmap_loss, sigma=cfg.sigma), dataset, train_cfg, ctx.run_dir, resume=ctx.resume)

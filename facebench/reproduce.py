@@ -87,9 +87,10 @@ def estimate_seconds(runs: list[PlannedRun], preset: Preset, n_train: int, n_tes
         if r.method == "dlib-ert":
             per = _COST_CPU["dlib"] * 20
         elif native:
-            per = _COST_CPU["train"][_near(r.res)] * preset.epochs
+            initialised = r.method in ADC_FAMILY and r.res > min(preset.resolutions)
+            per = _COST_CPU["train"][_near(r.res)] * preset.epochs_for(True, initialised)
         else:
-            per = _COST_CPU["holistic"] * preset.epochs
+            per = _COST_CPU["holistic"] * preset.epochs_for(False, False)
         total += per * n_train * _PRESET_SCALE.get(preset.name, 1.0)
         for res in (r.res, *r.also_eval):
             total += _COST_CPU["predict"][_near(res) if native else 256] * n_test

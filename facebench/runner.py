@@ -92,10 +92,11 @@ def run(cfg: RunConfig) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
 
     init = _resolve_init(cfg, cls, data.root) if cfg.checkpoint is None else None
+    epochs = cfg.epochs if cfg.epochs is not None else preset.epochs_for(cls.native_res, init is not None)
     config = {
         "method": cfg.method, "name": run_dir.name, "res": cfg.res, "train_res": model_res,
         "preset": preset.name, "data": str(Path(data.root).resolve()), "scheme": data.scheme.name,
-        "seed": cfg.seed, "epochs": cfg.epochs if cfg.epochs is not None else preset.epochs,
+        "seed": cfg.seed, "epochs": epochs,
         "init": str(init) if init else None,
         "checkpoint": str(Path(cfg.checkpoint).resolve()) if cfg.checkpoint else None,
         "device": cfg.device, "norm": cfg.norm, "options": cfg.options,
@@ -106,7 +107,7 @@ def run(cfg: RunConfig) -> dict:
 
     t0 = time.perf_counter()
     try:
-        model = _train_or_load(cfg, cls, preset, data, model_res, init, run_dir)
+        model = _train_or_load(cfg, cls, preset, data, model_res, init, run_dir, epochs)
     except FacebenchError:
         raise                   # bad input (e.g. a model file of another scheme): nothing to record
     except Exception as err:  # noqa: BLE001 - recorded, then re-raised as one line
@@ -188,7 +189,7 @@ def _resolve_init(cfg: RunConfig, cls: type[Method], data_root: Path) -> Path | 
 
 
 def _train_or_load(cfg: RunConfig, cls: type[Method], preset, data, model_res: int,
-                   init: Path | None, run_dir: Path) -> Method:
+                   init: Path | None, run_dir: Path, epochs: int) -> Method:
     if cfg.checkpoint is not None or (run_dir / cls.model_file).exists():
         # a model file to evaluate, or a run trained already whose prediction step was interrupted
         model_file = Path(cfg.checkpoint) if cfg.checkpoint is not None else run_dir / cls.model_file
@@ -196,7 +197,7 @@ def _train_or_load(cfg: RunConfig, cls: type[Method], preset, data, model_res: i
         _check_scheme(model, data.scheme, model_file)
         return model
     ctx = TrainContext(data_root=Path(data.root), res=model_res, preset=preset, run_dir=run_dir,
-                       device=cfg.device, epochs=cfg.epochs, init=init, resume=cfg.resume,
+                       device=cfg.device, epochs=epochs, init=init, resume=cfg.resume,
                        seed=cfg.seed, workers=cfg.workers, progress=cfg.progress, options=dict(cfg.options))
     model = cls.train(ctx)
     if _is_main_process():

@@ -40,3 +40,13 @@ def test_reproduce_smoke_writes_every_run_and_the_report(tmp_path, monkeypatch):
     # A second call skips every finished run.
     again = CliRunner().invoke(cli, ["reproduce", "--preset", "smoke", "--out", "out"])
     assert again.exit_code == 0, again.output
+
+
+def test_epochs_follow_the_kind_of_run():
+    cpu = get_preset("cpu")
+    assert cpu.epochs_for(native_res=True, initialised=False) == cpu.epochs
+    assert cpu.epochs_for(native_res=True, initialised=True) == cpu.epochs_init < cpu.epochs
+    assert cpu.epochs_for(native_res=False, initialised=False) == cpu.holistic_epochs
+    paper = get_preset("paper")
+    assert paper.epochs_for(True, True) == paper.epochs == 60 and paper.lr_drop_for(60) == 30
+    assert cpu.lr_drop_for(cpu.epochs) == cpu.lr_drop_epoch and cpu.lr_drop_for(12) == 9
