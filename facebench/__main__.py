@@ -1,3 +1,6 @@
+"""`python -m facebench ...` is the `facebench` command."""
+
 from facebench.cli import main
 
-main()
+if __name__ == "__main__":
+    main()
