@@ -80,14 +80,16 @@ def _pixel_errors(runs: list[R.Run], res: int) -> tuple[dict[str, np.ndarray], f
 
 
 def figure6_pck(runs: list[R.Run]) -> FigureOut:
-    """PCK against pixel error, one panel per evaluation resolution (studio runs, primary res)."""
+    """PCK against pixel error, one panel per evaluation resolution (studio runs at their primary
+    resolution, and methods trained at 256 at every resolution they were upscaled to)."""
     out = FigureOut("fig6_pck", "Figure 6: PCK against pixel error",
                     "Percentage of landmarks within a pixel error at each resolution (each run at its "
-                    "primary resolution); AUC in the legend, up to the panel's x range.")
+                    "primary resolution; methods trained at 256 also at each resolution their "
+                    "predictions were upscaled to); AUC in the legend, up to the panel's x range.")
     studio = [r for r in runs if r.kind == "studio"]
     cells, _ = R.grid(studio)
     by_res: dict[int, list[R.Run]] = {}
-    for (_, res), run in cells.items():
+    for (_, res), run in {**cells, **R.upscaled_cells(cells)}.items():
         by_res.setdefault(res, []).append(run)
     if not by_res:
         out.note = "no studio runs"

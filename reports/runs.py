@@ -227,6 +227,14 @@ def grid(runs: list[Run]) -> tuple[dict[tuple[str, int], Run], list[Run]]:
     return cells, dropped
 
 
+def upscaled_cells(cells: dict[tuple[str, int], Run]) -> dict[tuple[str, int], Run]:
+    """``(label, res) -> run`` for the resolutions a finished upscaled method (trained at 256, not
+    the ADC family) was also scored at, where no run of its own fills the cell: the paper's protocol
+    puts those methods at every resolution. An ADC run's extra ``by_res`` entries are Figure 8's."""
+    return {(r.label, x): r for r in cells.values() if r.ok and r.method not in ADC_FAMILY
+            for x in r.by_res if (r.label, x) not in cells}
+
+
 def row_labels(runs: list[Run]) -> list[str]:
     """Distinct row labels in table order (``runs`` is already sorted by :func:`load_runs`)."""
     return list(dict.fromkeys(r.label for r in runs))

@@ -66,10 +66,7 @@ def nme_by_resolution(runs: list[R.Run], with_paper: bool = False) -> Table | No
     if not runs and paper is None:
         return None
     cells, dropped = R.grid(runs)
-    # Upscaled methods (trained at 256, not the ADC family) fill every resolution they were scored
-    # at (the paper's protocol); an ADC run's extra by_res entries are Figure 8's, not Table 4's.
-    upscaled = {(r.label, x): r for r in cells.values() if r.ok and r.method not in R.ADC_FAMILY
-                for x in r.by_res if (r.label, x) not in cells}
+    upscaled = R.upscaled_cells(cells)
     res = sorted({r.res for r in runs} | {x for _, x in upscaled} | ({int(c) for c in paper[0]} if paper else set()))
 
     def cell(label: str, x: int) -> Cell:
