@@ -43,3 +43,21 @@ def test_figures_without_runs_say_why():
     assert FS.figure7_ablation([]).figure is None and "no ablation runs" in FS.figure7_ablation([]).note
     assert FS.figure8_train_res([]).note.startswith("no finished")
     assert FS.figure9_error_image([]).figure is None
+
+
+def test_figure6_puts_a_256_trained_method_at_every_resolution_it_was_upscaled_to(tmp_path, tiny_prepared):
+    from facebench.dataset import PreparedDataset
+    from facebench.schemes import STUDIO89
+    from tests.reports.conftest import noisy, write_run
+
+    ds = PreparedDataset(tiny_prepared)
+    rows = ds.split("test")
+    ids = list(rows["id"])
+    gt = {r: ds.landmarks(rows, r) for r in (128, 256)}
+    write_run(tmp_path, "hg2-128", "hg2", 128, tiny_prepared, noisy(gt[128], 1.0, 1), gt[128], STUDIO89, ids=ids,
+              extra_res={256: (noisy(gt[256], 2.0, 2), gt[256])})
+    write_run(tmp_path, "adc-256", "adc", 256, tiny_prepared, noisy(gt[256], 1.0, 3), gt[256], STUDIO89, ids=ids,
+              extra_res={128: (noisy(gt[128], 0.5, 4), gt[128])})   # a Figure 8 entry: not a 128 curve
+    axes = FS.figure6_pck(R.load_runs(tmp_path)).figure.axes
+    legends = {ax.get_title(): [t.get_text().split(" (AUC")[0] for t in ax.get_legend().get_texts()] for ax in axes}
+    assert legends == {"128 x 128": ["Hourglass (2 stages)"], "256 x 256": ["Hourglass (2 stages)", "ADC (ours)"]}
