@@ -25,7 +25,7 @@ import multiprocessing as mp
 import resource
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ class SpeedSpec:
     preset: str = "cpu"
     repeats: int = 3
     scheme: str = "studio89"
+    threads: int = 0   # torch CPU threads (0: one per core)
 
 
 def _image(res: int, batch: int = 1) -> np.ndarray:
@@ -137,7 +138,7 @@ def _measure(spec: SpeedSpec) -> dict[str, Any]:
 def _child(spec: SpeedSpec, limit_bytes: int, conn) -> None:
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
-        torch_threads()
+        torch_threads(spec.threads)
         conn.send({"status": "ok", **_measure(spec)})
     except MemoryError:
         conn.send({"status": "oom"})
@@ -151,12 +152,12 @@ def _child(spec: SpeedSpec, limit_bytes: int, conn) -> None:
         conn.close()
 
 
-def torch_threads() -> None:
+def torch_threads(threads: int = 0) -> None:
     import os
 
     import torch
 
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(threads if threads > 0 else max(1, os.cpu_count() or 1))
 
 
 def run_spec(spec: SpeedSpec, limit_bytes: int, timeout: float = 1800.0) -> dict[str, Any]:
@@ -183,7 +184,7 @@ def run_spec(spec: SpeedSpec, limit_bytes: int, timeout: float = 1800.0) -> dict
 
 
 def plan_speed(methods: tuple[str, ...], resolutions: tuple[int, ...], preset: str,
-               train: bool = True) -> list[SpeedSpec]:
+               train: bool = True, threads: int = 0) -> list[SpeedSpec]:
     specs: list[SpeedSpec] = []
     for m in methods:
         for r in sorted(resolutions):
@@ -200,11 +201,12 @@ def plan_speed(methods: tuple[str, ...], resolutions: tuple[int, ...], preset: s
                 continue
             for r in (sorted(resolutions) if m.startswith("adc") else [256]):
                 specs.append(SpeedSpec("train", m, r, "train", preset))
-    return specs
+    return [replace(s, threads=threads) for s in specs]
 
 
 def bench_speed(methods: tuple[str, ...], resolutions: tuple[int, ...], preset: str = "cpu",
-                budget: float = 0.5, train: bool = True, progress: bool = True) -> list[dict[str, Any]]:
+                budget: float = 0.5, train: bool = True, progress: bool = True,
+                threads: int = 0) -> list[dict[str, Any]]:
     """All rows; an ``oom`` at some R marks the same (method, protocol) ``oom`` at larger R."""
     from tqdm import tqdm
 
@@ -217,7 +219,7 @@ def bench_speed(methods: tuple[str, ...], resolutions: tuple[int, ...], preset: 
         raise FacebenchError(f"unknown method(s) {', '.join(unknown)} (known: {', '.join(METHOD_NAMES)})")
     limit = int(budget * available_mib("cpu") * 2**20) + 4 * 2**30   # + the runtime's address space
     rows, failed = [], set()
-    for spec in tqdm(plan_speed(methods, resolutions, preset, train), desc="bench speed", unit="run", disable=not progress):
+    for spec in tqdm(plan_speed(methods, resolutions, preset, train, threads), desc="bench speed", unit="run", disable=not progress):
         key = (spec.kind, spec.method, spec.protocol)
         if key in failed:
             rows.append({"kind": spec.kind, "method": spec.method, "res": spec.res, "protocol": spec.protocol,

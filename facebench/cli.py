@@ -322,8 +322,9 @@ def bench_memory_cmd(methods, resolutions, batches, preset, device, budget, as_j
 @click.option("--preset", "-p", type=click.Choice(["smoke", "cpu", "paper"]), default="cpu", show_default=True, help="Model sizes.")
 @click.option("--budget", type=click.FloatRange(0.01, 1.0), default=0.5, show_default=True, help="Address-space cap of each measurement, as a fraction of the memory available; beyond it: oom.")
 @click.option("--no-train", is_flag=True, help="Only inference times (skip training throughput).")
+@click.option("--threads", type=click.IntRange(0), default=0, show_default=True, help="Torch CPU threads per measurement (0: one per core).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results instead of a table.")
-def bench_speed_cmd(methods, resolutions, preset, budget, no_train, as_json):
+def bench_speed_cmd(methods, resolutions, preset, budget, no_train, threads, as_json):
     """Inference time per image at each R (ADC at R; hg2 / fan4 holistically at full R and by the
     paper's 256-upscale protocol; dlib by the 256 protocol) and training samples per second, each
     in a fresh process. Configurations that cannot fit are reported as oom, never a crash."""
@@ -332,7 +333,8 @@ def bench_speed_cmd(methods, resolutions, preset, budget, no_train, as_json):
     from facebench.bench_speed import bench_speed, speed_rows_markdown
 
     names = tuple(n.strip() for n in methods.split(",") if n.strip())
-    rows = bench_speed(names, resolutions, preset=preset, budget=budget, train=not no_train, progress=not as_json)
+    rows = bench_speed(names, resolutions, preset=preset, budget=budget, train=not no_train, progress=not as_json,
+                       threads=threads)
     click.echo(json.dumps(rows, allow_nan=False) if as_json else speed_rows_markdown(rows))
 
 

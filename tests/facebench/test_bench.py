@@ -68,3 +68,37 @@ def test_synth_bench_times_the_generator_against_writing_the_same_images():
     assert r["synth_cpu_s"] > 0 and r["bare_cpu_s"] > 0
     # rendering a face costs more than encoding the finished image
     assert r["ratio"] == pytest.approx(r["synth_cpu_s"] / r["bare_cpu_s"]) and r["ratio"] > 1
+
+
+@pytest.mark.slow   # a fresh process per measurement: ~5 s each
+def test_speed_cli_measures_each_configuration_in_a_fresh_process():
+    result = CliRunner().invoke(cli, ["bench", "speed", "-m", "adc,hg2", "--res", "128", "--preset", "smoke",
+                                      "--threads", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    got = {(r["kind"], r["method"], r["protocol"], r["res"]): r for r in rows}
+    assert set(got) == {("inference", "adc", "native", 128), ("inference", "hg2", "upscale-256", 128),
+                        ("inference", "hg2", "holistic-full", 128), ("train", "adc", "train", 128),
+                        ("train", "hg2", "train", 256)}
+    assert all(r["status"] == "ok" for r in rows), rows
+    assert all(r["seconds_per_image"] > 0 for r in rows if r["kind"] == "inference")
+    assert all(r["samples_per_second"] > 0 for r in rows if r["kind"] == "train")
+
+
+def test_speed_reports_oom_and_skips_larger_resolutions_of_that_configuration(monkeypatch):
+    from facebench import bench_speed as BS
+
+    started = []
+
+    def fake_run_spec(spec, limit):   # stands in for the child process: hg2 on a full 1024 image overflows
+        started.append((spec.method, spec.protocol, spec.res))
+        status = "oom" if spec.protocol == "holistic-full" and spec.res >= 1024 else "ok"
+        return {"kind": spec.kind, "method": spec.method, "res": spec.res, "protocol": spec.protocol,
+                "preset": spec.preset, "status": status, **({"seconds_per_image": 0.1} if status == "ok" else {})}
+
+    monkeypatch.setattr(BS, "run_spec", fake_run_spec)
+    rows = BS.bench_speed(("hg2",), (512, 1024, 4096), train=False, progress=False)
+    full = {r["res"]: r["status"] for r in rows if r["protocol"] == "holistic-full"}
+    assert full == {512: "ok", 1024: "oom", 4096: "oom"}
+    assert ("hg2", "holistic-full", 4096) not in started          # never started after the oom
+    assert {r["res"] for r in rows if r["protocol"] == "upscale-256" and r["status"] == "ok"} == {512, 1024, 4096}
