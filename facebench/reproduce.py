@@ -67,11 +67,12 @@ def plan(preset: Preset) -> list[PlannedRun]:
     return runs
 
 
-# Seconds per training sample per epoch and per test image, measured on the 2-core CPU of
-# BENCHMARKS.md with the `cpu` preset (ADC-family at each R; holistic methods train at 256).
+# Seconds per training sample per epoch and per test image, measured in the `cpu` grid of
+# docs/RESULTS.md (one torch thread; ADC-family at each R, holistic methods at 256 — hg2 0.06,
+# fan4 0.18, cpm6 ~0.5: their mean; dlib's whole training per sample / 20 oversampling).
 # Used only for the estimate printed before starting; `smoke` and `paper` scale from it.
-_COST_CPU = {"train": {256: 0.05, 512: 0.06, 1024: 0.09, 2048: 0.2, 4096: 0.6}, "holistic": 0.05,
-             "dlib": 0.02, "predict": {256: 0.02, 512: 0.03, 1024: 0.06, 2048: 0.15, 4096: 0.5}}
+_COST_CPU = {"train": {256: 0.11, 512: 0.13, 1024: 0.2, 2048: 0.33, 4096: 0.8}, "holistic": 0.25,
+             "dlib": 0.0035, "predict": {256: 0.04, 512: 0.05, 1024: 0.08, 2048: 0.12, 4096: 0.35}}
 _PRESET_SCALE = {"smoke": 0.2, "cpu": 1.0, "paper": 60.0}
 
 
