@@ -389,8 +389,9 @@ def bench_synth_cmd(subjects, expressions, cameras, size, image_format, as_json)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reproduce"), show_default=True, help="Folder for runs/ and report/.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--workers", type=int, default=None, help="Worker processes for synthesis and prepare (default: CPU count).")
-@click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's, one per core).")
-def reproduce_cmd(preset, data, out, device, workers, threads):
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True, help="Independent runs trained at once, each in its own process (2 on a 2-core CPU: two 1-thread runs do more work than one 2-thread run).")
+@click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for torch per run (default: the cores shared out between the jobs).")
+def reproduce_cmd(preset, data, out, device, workers, jobs, threads):
     """The paper's experiment grid: baselines trained at 256 and upscaled, ADC and ADC-light at
     every resolution of the preset with progressive initialisation, the ablation at 1024, every
     ADC model also tested at the top resolution; then the report (OUT/report/index.html).
@@ -399,4 +400,4 @@ def reproduce_cmd(preset, data, out, device, workers, threads):
     from facebench.reproduce import reproduce
 
     _set_threads(threads)
-    reproduce(get_preset(preset), data, out, device=device, workers=workers)
+    reproduce(get_preset(preset), data, out, device=device, workers=workers, jobs=jobs, threads=threads)

@@ -132,12 +132,23 @@ def ensure_data(preset: Preset, data: Path | None, out: Path, workers: int | Non
     return target
 
 
+def chains(runs: list[PlannedRun]) -> list[list[PlannedRun]]:
+    """The runs in groups that must each go in order — one ADC-family method's resolutions, lowest
+    first (progressive initialisation) — and that are independent of one another."""
+    groups: dict[str, list[PlannedRun]] = {}
+    for r in runs:
+        groups.setdefault(r.method if r.method in ADC_FAMILY else r.name, []).append(r)
+    return list(groups.values())
+
+
 def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto",
-              workers: int | None = None, with_paper: bool = True) -> Path:
-    """Run the whole grid (skipping finished runs) and write the report; returns the report folder."""
+              workers: int | None = None, with_paper: bool = True, jobs: int = 1,
+              threads: int | None = None) -> Path:
+    """Run the whole grid (skipping finished runs) and write the report; returns the report folder.
+    ``jobs`` > 1 trains that many independent chains of runs at once (:func:`chains`), each in its
+    own process with ``threads`` torch threads (default: the cores shared out between the jobs)."""
     from facebench.dataset import PreparedDataset
     from facebench.errors import FacebenchError
-    from facebench.runner import RunConfig, evaluate, run
     from reports.build import build_report
 
     out = Path(out)
@@ -151,31 +162,64 @@ def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto"
     n_train, n_test = len(ds.split("train")), len(ds.split("test"))
     est = estimate_seconds(runs, preset, n_train, n_test)
     click.echo(f"reproduce --preset {preset.name}: {len(runs)} runs on {n_train} train / {n_test} test "
-               f"images; estimated {est / 60:.0f} min on a 2-core CPU; peak memory about "
-               f"{_memory_estimate(preset)} (see BENCHMARKS.md)", err=True)
+               f"images; estimated {est / 60:.0f} min of runs on a 2-core CPU ({jobs} at a time); peak "
+               f"memory about {_memory_estimate(preset)} per run (see BENCHMARKS.md)", err=True)
     runs_dir = out / "runs"
-    t0 = time.perf_counter()
-    for i, planned in enumerate(runs, 1):
-        cfg = RunConfig(method=planned.method, res=planned.res, data=data_dir, preset=preset.name,
+    t0 = time.time()   # wall clock shared with pool workers
+    groups = sorted(chains(runs), key=lambda c: -estimate_seconds(c, preset, n_train, n_test))
+    args = (data_dir, preset.name, runs_dir, device, len(runs), t0)
+    if jobs <= 1:
+        for chain in groups:
+            _run_chain(chain, *args, threads=threads, index={r.name: i for i, r in enumerate(runs, 1)})
+    else:
+        import multiprocessing as mp
+        import os
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        per_job = threads or max(1, (os.cpu_count() or 1) // jobs)
+        index = {r.name: i for i, r in enumerate(runs, 1)}
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(_run_chain, chain, *args, threads=per_job, index=index): chain for chain in groups}
+            for future in as_completed(futures):
+                try:
+                    future.result()
+                except Exception as err:  # noqa: BLE001 - a crashed worker: its runs are missing in the report
+                    names = ", ".join(r.name for r in futures[future])
+                    click.echo(f"  {names}: worker failed ({err.__class__.__name__}: {err})", err=True)
+    report_dir = out / "report"
+    build_report(runs_dir, report_dir, with_paper=with_paper)
+    click.echo(f"done in {(time.time() - t0) / 60:.1f} min; report: {report_dir / 'index.html'}", err=True)
+    return report_dir
+
+
+def _run_chain(chain: list[PlannedRun], data_dir: Path, preset: str, runs_dir: Path, device: str,
+               total: int, t0: float, threads: int | None = None, index: dict[str, int] | None = None) -> None:
+    """Train and evaluate the runs of one chain in order (in this process or a pool worker);
+    a run that fails is recorded in its folder and the chain goes on."""
+    from facebench.errors import FacebenchError
+    from facebench.runner import RunConfig, evaluate, run
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    for planned in chain:
+        cfg = RunConfig(method=planned.method, res=planned.res, data=data_dir, preset=preset,
                         name=planned.name, out=runs_dir, device=device, progress=False, resume=True)
-        click.echo(f"[{i}/{len(runs)}] {planned.name} ({(time.perf_counter() - t0) / 60:.1f} min so far)", err=True)
-        t_run = time.perf_counter()
+        number = f"{(index or {}).get(planned.name, '?')}/{total}"
+        click.echo(f"[{number}] {planned.name} ({(time.time() - t0) / 60:.1f} min so far)", err=True)
+        t_run = time.time()
         try:
             run(cfg)
             for res in planned.also_eval:
-                metrics = _read_metrics(runs_dir / planned.name)
-                if str(res) not in metrics.get("by_res", {}):
+                if str(res) not in _read_metrics(runs_dir / planned.name).get("by_res", {}):
                     evaluate(runs_dir / planned.name, res, progress=False)
         except FacebenchError as err:  # recorded in the run folder; the grid goes on
-            click.echo(f"  failed: {err}", err=True)
+            click.echo(f"  {planned.name} failed: {err}", err=True)
             continue
         by_res = _read_metrics(runs_dir / planned.name).get("by_res", {})
         nmes = ", ".join(f"{r}: {100 * v['nme']:.2f} %" for r, v in sorted(by_res.items(), key=lambda kv: int(kv[0])))
-        click.echo(f"  NME {nmes} ({(time.perf_counter() - t_run) / 60:.1f} min)", err=True)
-    report_dir = out / "report"
-    build_report(runs_dir, report_dir, with_paper=with_paper)
-    click.echo(f"done in {(time.perf_counter() - t0) / 60:.1f} min; report: {report_dir / 'index.html'}", err=True)
-    return report_dir
+        click.echo(f"  {planned.name}: NME {nmes} ({(time.time() - t_run) / 60:.1f} min)", err=True)
 
 
 def _read_metrics(run_dir: Path) -> dict:

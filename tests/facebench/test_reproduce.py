@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from facebench.cli import cli
 from facebench.presets import PRESETS, get_preset
-from facebench.reproduce import ablation_res, plan
+from facebench.reproduce import ablation_res, chains, plan
 
 
 def test_plan_follows_the_papers_protocol():
@@ -26,7 +26,7 @@ def test_plan_follows_the_papers_protocol():
 @pytest.mark.slow
 def test_reproduce_smoke_writes_every_run_and_the_report(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["reproduce", "--preset", "smoke", "--out", "out", "--workers", "2"])
+    result = CliRunner().invoke(cli, ["reproduce", "--preset", "smoke", "--out", "out", "--workers", "2", "--jobs", "2"])
     assert result.exit_code == 0, result.output
     runs = sorted(p.parent.name for p in (tmp_path / "out" / "runs").glob("*/metrics.json"))
     assert runs == sorted(r.name for r in plan(get_preset("smoke")))
@@ -50,3 +50,12 @@ def test_epochs_follow_the_kind_of_run():
     paper = get_preset("paper")
     assert paper.epochs_for(True, True) == paper.epochs == 60 and paper.lr_drop_for(60) == 30
     assert cpu.lr_drop_for(cpu.epochs) == cpu.lr_drop_epoch and cpu.lr_drop_for(12) == 9
+
+
+def test_chains_keep_progressive_initialisation_in_order_and_the_rest_independent():
+    runs = plan(get_preset("cpu"))
+    groups = chains(runs)
+    assert sorted(r.name for g in groups for r in g) == sorted(r.name for r in runs)
+    adc = next(g for g in groups if g[0].method == "adc")
+    assert [r.res for r in adc] == [256, 512, 1024, 2048]
+    assert all(len(g) == 1 for g in groups if g[0].method not in ("adc", "adc-light"))
