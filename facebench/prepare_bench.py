@@ -60,7 +60,7 @@ def bare_loop(paths: list[Path], resolutions: tuple[int, ...], out: Path) -> Non
                         cv2.resize(image, (res, res), interpolation=cv2.INTER_AREA))
 
 
-def _timed(fn, *args, **kwargs) -> tuple[float, float]:
+def timed(fn, *args, **kwargs) -> tuple[float, float]:
     """(CPU seconds of this process, wall seconds) of one call."""
     cpu, wall = time.process_time(), time.perf_counter()
     fn(*args, **kwargs)
@@ -88,9 +88,9 @@ def bench_prepare(n_images: int = 4, size: int = 4096,
         cv2.setNumThreads(1)
         bare, prep = [], []
         for k in range(repeats):
-            bare.append(_timed(bare_loop, paths, options.all_resolutions, tmp / f"bare{k}"))
+            bare.append(timed(bare_loop, paths, options.all_resolutions, tmp / f"bare{k}"))
             shutil.rmtree(tmp / f"bare{k}")
-            prep.append(_timed(prepare, tmp / f"prepared{k}", studio=(tmp / "capture",),
+            prep.append(timed(prepare, tmp / f"prepared{k}", studio=(tmp / "capture",),
                                options=options, workers=1, progress=False))
             shutil.rmtree(tmp / f"prepared{k}")
     finally:

@@ -167,19 +167,19 @@ def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto"
     runs_dir = out / "runs"
     t0 = time.time()   # wall clock shared with pool workers
     groups = sorted(chains(runs), key=lambda c: -estimate_seconds(c, preset, n_train, n_test))
-    args = (data_dir, preset.name, runs_dir, device, len(runs), t0)
+    index = {r.name: i for i, r in enumerate(runs, 1)}   # "[i/N]" in the log, the plan's numbering
+    args = (data_dir, preset.name, runs_dir, device, index, t0)
     if jobs <= 1:
         for chain in groups:
-            _run_chain(chain, *args, threads=threads, index={r.name: i for i, r in enumerate(runs, 1)})
+            _run_chain(chain, *args, threads=threads)
     else:
         import multiprocessing as mp
         import os
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         per_job = threads or max(1, (os.cpu_count() or 1) // jobs)
-        index = {r.name: i for i, r in enumerate(runs, 1)}
         with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-            futures = {pool.submit(_run_chain, chain, *args, threads=per_job, index=index): chain for chain in groups}
+            futures = {pool.submit(_run_chain, chain, *args, threads=per_job): chain for chain in groups}
             for future in as_completed(futures):
                 try:
                     future.result()
@@ -193,7 +193,7 @@ def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto"
 
 
 def _run_chain(chain: list[PlannedRun], data_dir: Path, preset: str, runs_dir: Path, device: str,
-               total: int, t0: float, threads: int | None = None, index: dict[str, int] | None = None) -> None:
+               index: dict[str, int], t0: float, threads: int | None = None) -> None:
     """Train and evaluate the runs of one chain in order (in this process or a pool worker);
     a run that fails is recorded in its folder and the chain goes on."""
     from facebench.errors import FacebenchError
@@ -206,8 +206,7 @@ def _run_chain(chain: list[PlannedRun], data_dir: Path, preset: str, runs_dir: P
     for planned in chain:
         cfg = RunConfig(method=planned.method, res=planned.res, data=data_dir, preset=preset,
                         name=planned.name, out=runs_dir, device=device, progress=False, resume=True)
-        number = f"{(index or {}).get(planned.name, '?')}/{total}"
-        click.echo(f"[{number}] {planned.name} ({(time.time() - t0) / 60:.1f} min so far)", err=True)
+        click.echo(f"[{index[planned.name]}/{len(index)}] {planned.name} ({(time.time() - t0) / 60:.1f} min so far)", err=True)
         t_run = time.time()
         try:
             run(cfg)

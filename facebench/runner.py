@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from adc_model.train import is_main_process, world
 from facebench import __version__, geometry, runfolder
 from facebench.errors import FacebenchError
 from facebench.methods import Method, TrainContext, get_method
@@ -102,7 +103,7 @@ def run(cfg: RunConfig) -> dict:
         "device": cfg.device, "norm": cfg.norm, "options": cfg.options,
         "facebench_version": __version__, "created": _now(),
     }
-    if _is_main_process():
+    if is_main_process():
         runfolder.write_json(run_dir / runfolder.CONFIG, config)
 
     t0 = time.perf_counter()
@@ -113,8 +114,8 @@ def run(cfg: RunConfig) -> dict:
     except Exception as err:  # noqa: BLE001 - recorded, then re-raised as one line
         _record_failure(run_dir, err)
         raise RunFailed(f"training failed: {_one_line(err)} (recorded in metrics.json)", run_dir) from None
-    if not _is_main_process():  # under torchrun, rank 0 alone evaluates and writes the run folder
-        return {"status": "ok", "rank": _rank()}
+    if not is_main_process():  # under torchrun, rank 0 alone evaluates and writes the run folder
+        return {"status": "ok", "rank": world()[0]}
     train_seconds = time.perf_counter() - t0 if cfg.checkpoint is None else 0.0
     config["params"] = int(model.num_parameters())
     runfolder.write_json(run_dir / runfolder.CONFIG, config)
@@ -150,8 +151,7 @@ def evaluate(run_dir: Path, res: int, progress: bool = True) -> dict:
     if res not in data.resolutions:
         raise FacebenchError(f"the prepared dataset has no {res} px images", data.root)
     model_file = Path(config["checkpoint"]) if config.get("checkpoint") else run_dir / cls.model_file
-    model = cls.load_for_data(model_file, config.get("device", "auto"), data.options, config.get("options", {}))
-    _check_scheme(model, data.scheme, model_file)
+    model = _load_model(cls, model_file, config.get("device", "auto"), data, config.get("options", {}))
     model_res = res if cls.native_res else int(config["train_res"])
     summary, _ = _evaluate_model(model, cls, data, model_res, res, config.get("norm", "inter-ocular"),
                                  run_dir, progress, write_examples=False)
@@ -193,14 +193,12 @@ def _train_or_load(cfg: RunConfig, cls: type[Method], preset, data, model_res: i
     if cfg.checkpoint is not None or (run_dir / cls.model_file).exists():
         # a model file to evaluate, or a run trained already whose prediction step was interrupted
         model_file = Path(cfg.checkpoint) if cfg.checkpoint is not None else run_dir / cls.model_file
-        model = cls.load_for_data(model_file, cfg.device, data.options, cfg.options)
-        _check_scheme(model, data.scheme, model_file)
-        return model
+        return _load_model(cls, model_file, cfg.device, data, cfg.options)
     ctx = TrainContext(data_root=Path(data.root), res=model_res, preset=preset, run_dir=run_dir,
                        device=cfg.device, epochs=epochs, init=init, resume=cfg.resume,
                        seed=cfg.seed, workers=cfg.workers, progress=cfg.progress, options=dict(cfg.options))
     model = cls.train(ctx)
-    if _is_main_process():
+    if is_main_process():
         model.save(run_dir / cls.model_file)
     return model
 
@@ -241,12 +239,14 @@ def _evaluate_model(model: Method, cls: type[Method], data, model_res: int, res:
     return summary, seconds / max(1, len(ids))
 
 
-def _check_scheme(model: Method, scheme, model_file: Path) -> None:
-    """A model must predict the data's landmark scheme; a 68-point model on 89-point data is scored
-    on the data's first 68 points, which mean the same (``schemes.is_prefix``)."""
-    ms = getattr(model, "scheme", None)
+def _load_model(cls: type[Method], model_file: Path, device: str, data, options: dict) -> Method:
+    """Load ``model_file`` to run on ``data``. The model must predict the data's landmark scheme; a
+    68-point model on 89-point data is scored on the data's first 68 points, which mean the same
+    (``schemes.is_prefix``)."""
+    model = cls.load_for_data(model_file, device, data.options, options)
+    ms, scheme = getattr(model, "scheme", None), data.scheme
     if ms is None or ms.name == scheme.name or is_prefix(ms, scheme):
-        return
+        return model
     raise FacebenchError(f"the model predicts {ms.num_points} points ({ms.name}) but the data has "
                          f"{scheme.num_points} ({scheme.name})", model_file)
 
@@ -255,18 +255,6 @@ def _eval_scheme(model: Method, scheme):
     """The scheme predictions are scored in: the data's, or the model's when it is a prefix of it."""
     ms = getattr(model, "scheme", None)
     return ms if ms is not None and is_prefix(ms, scheme) else scheme
-
-
-def _is_main_process() -> bool:
-    return _rank() == 0
-
-
-def _rank() -> int:
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank()
-    return 0
 
 
 def _record_failure(run_dir: Path, err: BaseException) -> None:

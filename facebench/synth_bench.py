@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 
@@ -30,6 +29,7 @@ def bench_synth(subjects: int = 1, expressions: int = 2, cameras: int = 4, size:
     import cv2
 
     from facebench.synth import SynthConfig, generate
+    from facebench.prepare_bench import timed
     from facebench.synth.generate import encode_params
 
     cfg = SynthConfig(subjects=subjects, expressions=expressions, cameras=cameras, size=size,
@@ -38,18 +38,13 @@ def bench_synth(subjects: int = 1, expressions: int = 2, cameras: int = 4, size:
     threads = cv2.getNumThreads()
     try:
         cv2.setNumThreads(1)
-        cpu, wall = time.process_time(), time.perf_counter()
-        generate(tmp / "capture", cfg, workers=1, progress=False)
-        synth_cpu, synth_wall = time.process_time() - cpu, time.perf_counter() - wall
+        synth_cpu, synth_wall = timed(generate, tmp / "capture", cfg, workers=1, progress=False)
 
         paths = sorted((tmp / "capture").rglob(f"*.{image_format}"))
         images = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in paths]
         params = encode_params(image_format)
         (tmp / "bare").mkdir()
-        cpu, wall = time.process_time(), time.perf_counter()
-        for i, image in enumerate(images):
-            cv2.imwrite(str(tmp / "bare" / f"{i}.{image_format}"), image, params)
-        bare_cpu, bare_wall = time.process_time() - cpu, time.perf_counter() - wall
+        bare_cpu, bare_wall = timed(_write_all, images, tmp / "bare", image_format, params)
     finally:
         cv2.setNumThreads(threads)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -58,3 +53,11 @@ def bench_synth(subjects: int = 1, expressions: int = 2, cameras: int = 4, size:
             "synth_cpu_s": synth_cpu, "synth_wall_s": synth_wall, "synth_cpu_s_per_image": synth_cpu / n,
             "bare_cpu_s": bare_cpu, "bare_wall_s": bare_wall, "bare_cpu_s_per_image": bare_cpu / n,
             "ratio": synth_cpu / bare_cpu, "ratio_wall": synth_wall / bare_wall}
+
+
+def _write_all(images: list, folder: Path, image_format: str, params: list[int]) -> None:
+    """The bare loop: ``cv2.imwrite`` of each image, nothing else."""
+    import cv2
+
+    for i, image in enumerate(images):
+        cv2.imwrite(str(folder / f"{i}.{image_format}"), image, params)
