@@ -68,11 +68,12 @@ def plan(preset: Preset) -> list[PlannedRun]:
 
 
 # Seconds per training sample per epoch and per test image, measured in the `cpu` grid of
-# docs/RESULTS.md (one torch thread; ADC-family at each R, holistic methods at 256 — hg2 0.06,
-# fan4 0.18, cpm6 ~0.5: their mean; dlib's whole training per sample / 20 oversampling).
+# docs/RESULTS.md (one torch thread; ADC-family at each R, holistic methods at 256 by method;
+# dlib's whole training per sample / 20 oversampling).
 # Used only for the estimate printed before starting; `smoke` and `paper` scale from it.
-_COST_CPU = {"train": {256: 0.11, 512: 0.13, 1024: 0.2, 2048: 0.33, 4096: 0.8}, "holistic": 0.25,
-             "dlib": 0.0035, "predict": {256: 0.04, 512: 0.05, 1024: 0.08, 2048: 0.12, 4096: 0.35}}
+_COST_CPU = {"train": {256: 0.11, 512: 0.13, 1024: 0.2, 2048: 0.33, 4096: 0.8},
+             "holistic": {"hg2": 0.06, "fan4": 0.18, "cpm6": 0.37, "cnn67": 0.27}, "dlib": 0.0035,
+             "predict": {256: 0.04, 512: 0.05, 1024: 0.08, 2048: 0.12, 4096: 0.35}}
 _PRESET_SCALE = {"smoke": 0.2, "cpu": 1.0, "paper": 60.0}
 
 
@@ -91,11 +92,21 @@ def estimate_seconds(runs: list[PlannedRun], preset: Preset, n_train: int, n_tes
             initialised = r.method in ADC_FAMILY and r.res > min(preset.resolutions)
             per = _COST_CPU["train"][_near(r.res)] * preset.epochs_for(True, initialised)
         else:
-            per = _COST_CPU["holistic"] * preset.epochs_for(False, False)
+            per = _COST_CPU["holistic"].get(r.method, max(_COST_CPU["holistic"].values())) * preset.epochs_for(False, False)
         total += per * n_train * _PRESET_SCALE.get(preset.name, 1.0)
         for res in (r.res, *r.also_eval):
             total += _COST_CPU["predict"][_near(res) if native else 256] * n_test
     return total
+
+
+def wall_seconds(chain_seconds: list[float], jobs: int) -> float:
+    """Wall clock of chains of these costs on ``jobs`` workers that each take the next chain, in the
+    given order, as soon as they are free (what :func:`reproduce` does with its longest-first order)."""
+    free = [0.0] * max(1, jobs)
+    for cost in chain_seconds:
+        i = free.index(min(free))
+        free[i] += cost
+    return max(free)
 
 
 def _near(res: int) -> int:
@@ -160,13 +171,14 @@ def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto"
                              f"{preset.name!r} needs; prepare it with --resolutions", data_dir)
     runs = plan(preset)
     n_train, n_test = len(ds.split("train")), len(ds.split("test"))
-    est = estimate_seconds(runs, preset, n_train, n_test)
+    groups = sorted(chains(runs), key=lambda c: -estimate_seconds(c, preset, n_train, n_test))
+    costs = [estimate_seconds(c, preset, n_train, n_test) for c in groups]
     click.echo(f"reproduce --preset {preset.name}: {len(runs)} runs on {n_train} train / {n_test} test "
-               f"images; estimated {est / 60:.0f} min of runs on a 2-core CPU ({jobs} at a time); peak "
+               f"images; estimated {sum(costs) / 60:.0f} min of runs on a 2-core CPU, about "
+               f"{wall_seconds(costs, jobs) / 60:.0f} min of wall clock with {jobs} at a time; peak "
                f"memory about {_memory_estimate(preset)} per run (see BENCHMARKS.md)", err=True)
     runs_dir = out / "runs"
     t0 = time.time()   # wall clock shared with pool workers
-    groups = sorted(chains(runs), key=lambda c: -estimate_seconds(c, preset, n_train, n_test))
     index = {r.name: i for i, r in enumerate(runs, 1)}   # "[i/N]" in the log, the plan's numbering
     args = (data_dir, preset.name, runs_dir, device, index, t0)
     if jobs <= 1:

@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from facebench.cli import cli
 from facebench.presets import PRESETS, get_preset
-from facebench.reproduce import ablation_res, chains, plan
+from facebench.reproduce import ablation_res, chains, plan, wall_seconds
 
 
 def test_plan_follows_the_papers_protocol():
@@ -59,3 +59,11 @@ def test_chains_keep_progressive_initialisation_in_order_and_the_rest_independen
     adc = next(g for g in groups if g[0].method == "adc")
     assert [r.res for r in adc] == [256, 512, 1024, 2048]
     assert all(len(g) == 1 for g in groups if g[0].method not in ("adc", "adc-light"))
+
+
+def test_wall_estimate_schedules_chains_on_the_jobs():
+    costs = [50.0, 30.0, 20.0, 20.0, 10.0]
+    assert wall_seconds(costs, 1) == sum(costs)
+    assert wall_seconds(costs, 2) == 70.0          # 50+20 | 30+20+10 -> 60; 50+20 = 70 is the last to end
+    assert wall_seconds([100.0, 1.0], 2) == 100.0  # never shorter than the longest chain
+    assert wall_seconds(costs, 8) == 50.0
