@@ -92,7 +92,8 @@ def estimate_seconds(runs: list[PlannedRun], preset: Preset, n_train: int, n_tes
             initialised = r.method in ADC_FAMILY and r.res > min(preset.resolutions)
             per = _COST_CPU["train"][_near(r.res)] * preset.epochs_for(True, initialised)
         else:
-            per = _COST_CPU["holistic"].get(r.method, max(_COST_CPU["holistic"].values())) * preset.epochs_for(False, False)
+            rate = _COST_CPU["holistic"].get(r.method, max(_COST_CPU["holistic"].values()))
+            per = rate * preset.epochs_for(False, False)
         total += per * n_train * _PRESET_SCALE.get(preset.name, 1.0)
         for res in (r.res, *r.also_eval):
             total += _COST_CPU["predict"][_near(res) if native else 256] * n_test
