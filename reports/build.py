@@ -42,7 +42,7 @@ def build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool 
     out_dir = Path(out_dir)
     tables = [t for t in (T.nme_by_resolution(runs, with_paper), T.nme_by_subset(runs, "300w", with_paper),
                           T.nme_by_subset(runs, "300vw", with_paper), T.ablation(runs),
-                          T.trained_vs_tested(runs)) if t is not None]
+                          T.trained_vs_tested(runs), T.nme_by_subject(runs)) if t is not None]
     tables.append(T.runs_overview(runs))
     report = Report(out_dir, runs, tables, [])
     for t in tables:

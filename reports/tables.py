@@ -18,8 +18,11 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from facebench import metrics as M
+from facebench.errors import FacebenchError
 from reports import runs as R
 
 Cell = float | int | str | None
@@ -142,6 +145,43 @@ def trained_vs_tested(runs: list[R.Run]) -> Table | None:
                                 for t in train]))
     return Table("fig8_trained_vs_tested", f"NME (%) tested at {target} px, by training resolution",
                  [f"trained {t}" for t in train], rows)
+
+
+def nme_by_subject(runs: list[R.Run]) -> Table | None:
+    """NME (%) of each finished studio run at its primary resolution, by test subject (from the
+    prepared dataset's manifest): with a handful of test subjects, one unlike the training ones can
+    dominate the mean, and this is where it shows."""
+    from facebench.dataset import PreparedDataset
+
+    runs = [r for r in runs if r.kind == "studio" and r.ok]
+    subject_of: dict[str, dict[str, str]] = {}   # data folder -> sample id -> subject
+    per_run: list[tuple[R.Run, pd.Series]] = []
+    notes = []
+    for r in runs:
+        if r.data not in subject_of:
+            try:
+                manifest = PreparedDataset(r.data).manifest
+                subject_of[r.data] = dict(zip(manifest["id"], manifest["subject"]))
+            except FacebenchError as err:
+                subject_of[r.data] = {}
+                notes.append(f"runs on {r.data}: subjects unknown ({err})")
+        try:
+            frame, pred, gt = r.predictions(r.res)
+        except FacebenchError as err:
+            notes.append(str(err))
+            continue
+        if not subject_of[r.data] or len(frame) == 0:
+            continue
+        errors = M.per_landmark_error(pred, gt).mean(axis=1) / frame["norm"].to_numpy(dtype=np.float64)
+        subjects = frame["id"].map(subject_of[r.data])
+        per_run.append((r, pd.Series(errors).groupby(subjects.to_numpy()).mean()))
+    if not per_run:
+        return None
+    subjects = sorted(set().union(*(set(s.index) for _, s in per_run)))
+    rows = [Row(r.rel, [100.0 * float(s[x]) if x in s.index else None for x in subjects]
+                + [_summary_value(r.summary, "nme")]) for r, s in per_run]
+    return Table("nme_by_subject", "NME (%) by test subject (each run at its primary resolution)",
+                 [*subjects, "all"], rows, notes=notes, first_column="Run")
 
 
 def runs_overview(runs: list[R.Run]) -> Table:

@@ -90,3 +90,24 @@ def test_runs_overview_lists_every_run_with_its_error(runs):
 
 def test_latex_escapes():
     assert T._tex("a_b & 5% #1 – x") == r"a\_b \& 5\% \#1 -- x"
+
+
+def test_nme_by_subject_splits_each_runs_images_by_the_manifests_subjects(runs, runs_dir, tiny_prepared):
+    import numpy as np
+
+    from facebench.dataset import PreparedDataset
+
+    table = T.nme_by_subject(runs)
+    manifest = PreparedDataset(tiny_prepared).manifest
+    subjects = sorted(manifest.loc[manifest["split"] == "test", "subject"].unique())
+    assert table.columns == [*subjects, "all"] and len(subjects) >= 2
+    rows = {row.label: row.cells for row in table.rows}
+    assert "adc-light-256" not in rows and "fan4-256" not in rows      # OOM / unfinished: no numbers
+    assert not any(label.startswith(("300w", "300vw")) for label in rows)
+    frame, pred, gt = runfolder.read_predictions(runs_dir / "hg2-256", 256)
+    subject = frame["id"].map(dict(zip(manifest["id"], manifest["subject"])))
+    per_image = np.linalg.norm(pred - gt, axis=-1).mean(axis=1) / frame["norm"].to_numpy()
+    for i, s in enumerate(subjects):
+        assert rows["hg2-256"][i] == pytest.approx(100 * per_image[(subject == s).to_numpy()].mean())
+    assert rows["hg2-256"][-1] == pytest.approx(100 * metrics(runs_dir, "hg2-256")["nme"])
+    assert rows["hg2-256"][-1] == pytest.approx(100 * per_image.mean())   # the subjects add up to "all"
