@@ -22,6 +22,7 @@ from adc_model.blocks import count_parameters
 from adc_model.loss import REGIONAL_UNITS, adc_loss
 from adc_model.model import ADCConfig, ADCNet, ADCOutput, make_proxy, normalise_image
 from adc_model.train import TrainConfig, fit, resolve_device, seed_everything
+from facebench.augment import AUGMENTS
 from facebench.errors import FacebenchError
 from facebench.methods import Method, TrainContext
 from facebench.presets import Preset
@@ -45,6 +46,7 @@ class ADCRunConfig:
     lr_after: float
     regional_units: str = "image"   # eq. 1's regional term in R px ("image") or proxy px (see loss.py)
     max_train_samples: int | None = None
+    augment: str = "none"           # photometric augmentation of training images (facebench.augment)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ADCRunConfig":
@@ -88,16 +90,20 @@ class ADC(Method):
     def config_for(cls, preset: Preset, res: int, scheme: str, epochs: int | None = None,
                    options: dict[str, Any] | None = None) -> ADCRunConfig:
         """The run configuration of this method at ``res`` under ``preset``; ``options`` override
-        ADCConfig fields (e.g. ``noise``, ``margin``) or ``regional_units``."""
+        ADCConfig fields (e.g. ``noise``, ``margin``), ``regional_units`` or ``augment``."""
         model_fields = {f.name for f in fields(ADCConfig)} - {"scheme", "light", "trunk", "regional_stages"}
         options = dict(options or {})
-        unknown = sorted(set(options) - model_fields - {"regional_units"})
+        run_options = {"regional_units", "augment"}
+        unknown = sorted(set(options) - model_fields - run_options)
         if unknown:
             raise FacebenchError(f"unknown option(s) for {cls.name}: {', '.join(unknown)} "
-                                 f"(known: {', '.join(sorted(model_fields | {'regional_units'}))})")
+                                 f"(known: {', '.join(sorted(model_fields | run_options))})")
         units = str(options.pop("regional_units", preset.extra.get("adc_regional_units", "image")))
         if units not in REGIONAL_UNITS:
             raise FacebenchError(f"regional_units must be one of {', '.join(REGIONAL_UNITS)}, got {units!r}")
+        augment = str(options.pop("augment", "none"))
+        if augment not in AUGMENTS:
+            raise FacebenchError(f"augment must be one of {', '.join(AUGMENTS)}, got {augment!r}")
         model_args = {"width": preset.width, "depth": preset.depth, "crop": preset.crop_for(res),
                       "checkpoint": bool(preset.extra.get("adc_checkpoint", False)), **options}
         try:
@@ -110,7 +116,8 @@ class ADC(Method):
         return ADCRunConfig(model=model, res=res, preset=preset.name, epochs=epochs,
                             batch_size=preset.batch_for(res), lr=preset.lr * lr_scale,
                             lr_drop_epoch=preset.lr_drop_for(epochs), lr_after=preset.lr_after * lr_scale,
-                            regional_units=units, max_train_samples=preset.max_train_samples)
+                            regional_units=units, max_train_samples=preset.max_train_samples,
+                            augment=augment)
 
     # ---- training -----------------------------------------------------------------------------
     @classmethod
@@ -123,7 +130,8 @@ class ADC(Method):
         net = ADCNet(cfg.model)
         if ctx.init is not None:
             _load_weights(net, Path(ctx.init))
-        dataset = LandmarkDataset(data, "train", ctx.res, proxy_res=cfg.model.proxy, max_samples=cfg.max_train_samples)
+        dataset = LandmarkDataset(data, "train", ctx.res, proxy_res=cfg.model.proxy, max_samples=cfg.max_train_samples,
+                                  augment=cfg.augment)
         if len(dataset) == 0:
             raise FacebenchError("the prepared dataset has no training samples", ctx.data_root)
         loss_fn = ADCLoss(data.scheme.regional, cfg.model.proxy, cfg.regional_units)

@@ -78,7 +78,7 @@ main = cli  # console-script entry point
 @click.option("--resume", is_flag=True, help="Continue an interrupted training from its last checkpoint.")
 @click.option("--force", is_flag=True, help="Delete an existing run folder of that name and start again.")
 @click.option("--norm", type=click.Choice(["inter-ocular", "inter-pupil", "bbox", "bbox-diag"]), default="inter-ocular", show_default=True, help="NME normaliser.")
-@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Method-specific option (e.g. -o tree_depth=5 for dlib-ert); repeatable.")
+@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Method-specific option (e.g. -o tree_depth=5 for dlib-ert; -o augment=colour: photometric augmentation for the ADC family); repeatable.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's, one per core). 1 is faster when other jobs share the cores.")
 def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, device, seed, workers, resume, force, norm, options, threads):
     """Train METHOD (or load --checkpoint), predict the test split at RES, score it and write

@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from facebench import geometry
+from facebench.augment import AUGMENTS, apply_lut, random_colour_lut
 from facebench.errors import FacebenchError
 from facebench.prepare import (DATASET_JSON, IMAGES, MANIFEST, MANIFEST_COLUMNS, PLAN, PROXY_RES,
                                prepare, prepare_default)
@@ -131,14 +132,17 @@ class LandmarkDataset(torch.utils.data.Dataset):
     from the R image; the same decode when R == P); ``proxy_landmarks`` float32 (N, 2) at P;
     ``box`` float64 (4,) the crop box in source pixels; ``id`` str.
 
-    An item decodes two files (one when R == P). ``max_samples`` keeps that many samples evenly
+    ``augment="colour"`` passes both renditions through one random colour transform per item
+    (:mod:`facebench.augment`; training only). An item decodes two files (one when R == P). ``max_samples`` keeps that many samples evenly
     spaced over the split (deterministic, and every subject stays represented).
     """
 
     def __init__(self, root_or_prepared: str | Path | PreparedDataset, split: str, res: int,
-                 proxy_res: int = PROXY_RES, max_samples: int | None = None) -> None:
+                 proxy_res: int = PROXY_RES, max_samples: int | None = None, augment: str = "none") -> None:
         ds = root_or_prepared if isinstance(root_or_prepared, PreparedDataset) else PreparedDataset(root_or_prepared)
-        self.prepared, self.res, self.proxy_res = ds, int(res), int(proxy_res)
+        if augment not in AUGMENTS:
+            raise FacebenchError(f"augment must be one of {', '.join(AUGMENTS)}, got {augment!r}")
+        self.prepared, self.res, self.proxy_res, self.augment = ds, int(res), int(proxy_res), augment
         for r in (self.res, self.proxy_res):
             if r not in ds.resolutions:
                 prepared = ", ".join(map(str, ds.resolutions))
@@ -167,12 +171,17 @@ class LandmarkDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict:
         sample_id = self.ids[index]
-        image = self._tensor(self.prepared.load_image(sample_id, self.res))
-        proxy = image if self.proxy_res == self.res else self._tensor(self.prepared.load_image(sample_id, self.proxy_res))
+        image = self.prepared.load_image(sample_id, self.res)
+        proxy = None if self.proxy_res == self.res else self.prepared.load_image(sample_id, self.proxy_res)
+        if self.augment == "colour":   # one transform for both renditions of the sample
+            lut = random_colour_lut()
+            image = apply_lut(image, lut)
+            proxy = None if proxy is None else apply_lut(proxy, lut)
+        image_t = self._tensor(image)
         return {
-            "image": image,
+            "image": image_t,
             "landmarks": torch.from_numpy(self._landmarks[index].copy()),
-            "proxy": proxy,
+            "proxy": image_t if proxy is None else self._tensor(proxy),
             "proxy_landmarks": torch.from_numpy(self._proxy_landmarks[index].copy()),
             "box": torch.from_numpy(self._boxes[index].copy()),
             "id": sample_id,
