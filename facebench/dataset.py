@@ -133,8 +133,9 @@ class LandmarkDataset(torch.utils.data.Dataset):
     ``box`` float64 (4,) the crop box in source pixels; ``id`` str.
 
     ``augment="colour"`` passes both renditions through one random colour transform per item
-    (:mod:`facebench.augment`; training only). An item decodes two files (one when R == P). ``max_samples`` keeps that many samples evenly
-    spaced over the split (deterministic, and every subject stays represented).
+    (:mod:`facebench.augment`; training only). An item decodes two files (one when R == P).
+    ``max_samples`` keeps that many samples evenly spaced over the split (deterministic, and every
+    subject stays represented).
     """
 
     def __init__(self, root_or_prepared: str | Path | PreparedDataset, split: str, res: int,

@@ -172,8 +172,9 @@ def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto"
                              f"{preset.name!r} needs; prepare it with --resolutions", data_dir)
     runs = plan(preset)
     n_train, n_test = len(ds.split("train")), len(ds.split("test"))
-    groups = sorted(chains(runs), key=lambda c: -estimate_seconds(c, preset, n_train, n_test))
-    costs = [estimate_seconds(c, preset, n_train, n_test) for c in groups]
+    costed = sorted(((estimate_seconds(c, preset, n_train, n_test), c) for c in chains(runs)),
+                    key=lambda pair: -pair[0])   # longest chain first
+    costs, groups = [cost for cost, _ in costed], [chain for _, chain in costed]
     click.echo(f"reproduce --preset {preset.name}: {len(runs)} runs on {n_train} train / {n_test} test "
                f"images; estimated {sum(costs) / 60:.0f} min of runs on a 2-core CPU, about "
                f"{wall_seconds(costs, jobs) / 60:.0f} min of wall clock with {jobs} at a time; peak "
