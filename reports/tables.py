@@ -18,7 +18,6 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from facebench import metrics as M
@@ -165,14 +164,16 @@ def nme_by_subject(runs: list[R.Run]) -> Table | None:
             except FacebenchError as err:
                 subject_of[r.data] = {}
                 notes.append(f"runs on {r.data}: subjects unknown ({err})")
+        if not subject_of[r.data]:
+            continue
         try:
             frame, pred, gt = r.predictions(r.res)
         except FacebenchError as err:
             notes.append(str(err))
             continue
-        if not subject_of[r.data] or len(frame) == 0:
+        if len(frame) == 0:
             continue
-        errors = M.per_landmark_error(pred, gt).mean(axis=1) / frame["norm"].to_numpy(dtype=np.float64)
+        errors = M.nme(pred, gt, frame["norm"].to_numpy())   # per image, with the run's own normaliser
         subjects = frame["id"].map(subject_of[r.data])
         per_run.append((r, pd.Series(errors).groupby(subjects.to_numpy()).mean()))
     if not per_run:
