@@ -22,7 +22,7 @@ from adc_model.blocks import count_parameters
 from adc_model.loss import REGIONAL_UNITS, adc_loss
 from adc_model.model import ADCConfig, ADCNet, ADCOutput, make_proxy, normalise_image
 from adc_model.train import TrainConfig, fit, resolve_device, seed_everything
-from facebench.augment import AUGMENTS
+from facebench.augment import check_augment
 from facebench.errors import FacebenchError
 from facebench.methods import Method, TrainContext
 from facebench.presets import Preset
@@ -101,9 +101,7 @@ class ADC(Method):
         units = str(options.pop("regional_units", preset.extra.get("adc_regional_units", "image")))
         if units not in REGIONAL_UNITS:
             raise FacebenchError(f"regional_units must be one of {', '.join(REGIONAL_UNITS)}, got {units!r}")
-        augment = str(options.pop("augment", "none"))
-        if augment not in AUGMENTS:
-            raise FacebenchError(f"augment must be one of {', '.join(AUGMENTS)}, got {augment!r}")
+        augment = check_augment(str(options.pop("augment", "none")))
         model_args = {"width": preset.width, "depth": preset.depth, "crop": preset.crop_for(res),
                       "checkpoint": bool(preset.extra.get("adc_checkpoint", False)), **options}
         try:

@@ -14,10 +14,19 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from facebench.errors import FacebenchError
+
 AUGMENTS = ("none", "colour")
 GAMMA = (0.55, 1.8)     # log-uniform
 GAIN = (0.8, 1.2)       # per channel, uniform
 OFFSET = (-20.0, 20.0)  # grey levels, uniform
+
+
+def check_augment(name: str) -> str:
+    """``name`` if it is one of :data:`AUGMENTS`; otherwise a one-line error."""
+    if name not in AUGMENTS:
+        raise FacebenchError(f"augment must be one of {', '.join(AUGMENTS)}, got {name!r}")
+    return name
 
 
 def random_colour_lut(generator: torch.Generator | None = None) -> np.ndarray:

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from facebench import geometry
-from facebench.augment import AUGMENTS, apply_lut, random_colour_lut
+from facebench.augment import apply_lut, check_augment, random_colour_lut
 from facebench.errors import FacebenchError
 from facebench.prepare import (DATASET_JSON, IMAGES, MANIFEST, MANIFEST_COLUMNS, PLAN, PROXY_RES,
                                prepare, prepare_default)
@@ -141,9 +141,8 @@ class LandmarkDataset(torch.utils.data.Dataset):
     def __init__(self, root_or_prepared: str | Path | PreparedDataset, split: str, res: int,
                  proxy_res: int = PROXY_RES, max_samples: int | None = None, augment: str = "none") -> None:
         ds = root_or_prepared if isinstance(root_or_prepared, PreparedDataset) else PreparedDataset(root_or_prepared)
-        if augment not in AUGMENTS:
-            raise FacebenchError(f"augment must be one of {', '.join(AUGMENTS)}, got {augment!r}")
-        self.prepared, self.res, self.proxy_res, self.augment = ds, int(res), int(proxy_res), augment
+        self.prepared, self.res, self.proxy_res = ds, int(res), int(proxy_res)
+        self.augment = check_augment(augment)
         for r in (self.res, self.proxy_res):
             if r not in ds.resolutions:
                 prepared = ", ".join(map(str, ds.resolutions))
