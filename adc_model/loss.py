@@ -30,7 +30,7 @@ from typing import Sequence
 from torch import Tensor
 
 from adc_model.model import ADCOutput
-from facebench import geometry
+from facebench.core import geometry
 
 REGIONAL_UNITS = ("image", "proxy")
 

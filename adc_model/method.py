@@ -1,6 +1,6 @@
 """The ADC family behind facebench's Method interface: ``adc``, ``adc-light``, ``adc-cpm``,
-``adc-cnn67`` and ``adc-stack2`` (see ``facebench/methods.py`` for the interface and DESIGN.md's
-method table).
+``adc-cnn67`` and ``adc-stack2`` (see ``facebench/method.py`` for the interface and ``facebench/methods.py``
+for the method table).
 
 Each is trained at its evaluation resolution R with the preset's crop size and batch size for R
 (the paper's Table 1 in the ``paper`` preset), optionally initialised from the same method's model
@@ -18,16 +18,18 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from adc_model.blocks import count_parameters
 from adc_model.loss import REGIONAL_UNITS, adc_loss
 from adc_model.model import ADCConfig, ADCNet, ADCOutput, make_proxy, normalise_image
-from adc_model.train import TrainConfig, fit, resolve_device, seed_everything
-from facebench.augment import check_augment
-from facebench.errors import FacebenchError
-from facebench.methods import Method, TrainContext
-from facebench.presets import Preset
-from facebench.runfolder import atomic_write_bytes
-from facebench.schemes import REGION_NAMES, Scheme, get_scheme
+from facebench.core.errors import FacebenchError
+from facebench.core.io import atomic_write_bytes
+from facebench.core.prepared import PreparedDataset
+from facebench.core.presets import Preset
+from facebench.core.schemes import REGION_NAMES, Scheme, get_scheme
+from facebench.method import Method, TrainContext
+from facebench.nn.augment import check_augment
+from facebench.nn.blocks import count_parameters
+from facebench.nn.dataset import LandmarkDataset
+from facebench.nn.train import TrainConfig, fit, resolve_device, seed_everything
 
 PREDICT_BATCH = 8   # images per forward pass at predict time (the 4K image itself stays on the host)
 
@@ -46,7 +48,7 @@ class ADCRunConfig:
     lr_after: float
     regional_units: str = "image"   # eq. 1's regional term in R px ("image") or proxy px (see loss.py)
     max_train_samples: int | None = None
-    augment: str = "none"           # photometric augmentation of training images (facebench.augment)
+    augment: str = "none"           # photometric augmentation of training images (facebench.nn.augment)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ADCRunConfig":
@@ -75,7 +77,9 @@ class ADC(Method):
     """Attention-driven cropping with hourglass trunks (the paper's main model)."""
 
     name: ClassVar[str] = "adc"
+    family: ClassVar[str] = "adc"
     native_res: ClassVar[bool] = True
+    writes_examples: ClassVar[bool] = True
     light: ClassVar[bool] = False
     trunk: ClassVar[str] = "hourglass"
     regional_stages: ClassVar[int] = 1
@@ -120,8 +124,6 @@ class ADC(Method):
     # ---- training -----------------------------------------------------------------------------
     @classmethod
     def train(cls, ctx: TrainContext) -> "ADC":
-        from facebench.dataset import LandmarkDataset, PreparedDataset
-
         data = PreparedDataset(ctx.data_root)
         cfg = cls.config_for(ctx.preset, ctx.res, data.scheme.name, ctx.epochs, ctx.options)
         seed_everything(ctx.seed)  # the initial weights depend on the seed only

@@ -28,12 +28,15 @@ import torch
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from adc_model.blocks import glorot_init_
-from adc_model.hourglass import StackedHourglass
 from adc_model.ops import roi_crop_batch, soft_argmax2d, spatial_softmax2d
 from adc_model.regions import region_boxes, region_indices
-from facebench import geometry
-from facebench.schemes import REGION_NAMES, get_scheme
+from facebench.core import geometry
+from facebench.core.pixels import resample
+from facebench.core.schemes import REGION_NAMES, get_scheme
+from facebench.nn.blocks import glorot_init_
+from facebench.nn.cnn67 import CNN67Trunk
+from facebench.nn.cpm import CPMTrunk
+from facebench.nn.hourglass import StackedHourglass
 
 TRUNKS = ("hourglass", "cpm", "cnn67")
 
@@ -76,12 +79,8 @@ def build_trunk(kind: str, num_points: int, width: int, depth: int, stages: int,
     if kind == "hourglass":
         return StackedHourglass(num_points, width, depth, stacks=stages, light=light)
     if kind == "cpm":
-        from baselines.cpm import CPMTrunk
-
         return CPMTrunk(num_points, width, depth, stages=stages, light=light)
     if kind == "cnn67":
-        from baselines.cnn67 import CNN67Trunk
-
         return CNN67Trunk(num_points, width, depth, stages=stages, light=light)
     raise ValueError(f"unknown trunk {kind!r}")
 
@@ -95,8 +94,6 @@ def make_proxy(images: Tensor, side: int) -> Tensor:
     """The uint8 (B, 3, side, side) proxy of uint8 images (B, 3, R, R) on the host, resampled as
     ``facebench prepare`` resamples (area averaging down, bilinear up), one image at a time and
     without a float copy of the full-resolution image."""
-    from facebench.pyramid import resample
-
     if images.shape[-1] == side:
         return images
     out = [torch.from_numpy(resample(np.ascontiguousarray(img.permute(1, 2, 0).numpy()), side)) for img in images]

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-from facebench import geometry
+from facebench.core import geometry
 
 
 def spatial_softmax2d(logits: Tensor) -> Tensor:

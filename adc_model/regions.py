@@ -16,8 +16,8 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from facebench import geometry
-from facebench.schemes import REGION_NAMES, Scheme
+from facebench.core import geometry
+from facebench.core.schemes import REGION_NAMES, Scheme
 
 
 def region_indices(scheme: Scheme) -> tuple[tuple[int, ...], ...]:

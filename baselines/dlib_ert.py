@@ -37,11 +37,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from facebench import __version__, geometry
-from facebench.errors import FacebenchError
-from facebench.methods import Method, TrainContext
-from facebench.runfolder import atomic_write_bytes
-from facebench.schemes import Scheme, get_scheme, scheme_for_count
+from baselines.dlib_train import train_shape_predictor
+from facebench import __version__
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.io import atomic_write_bytes
+from facebench.core.prepared import DEFAULT_MARGIN, PreparedDataset
+from facebench.core.schemes import Scheme, get_scheme, scheme_for_count
+from facebench.method import Method, TrainContext
+from facebench.nn.dataset import LandmarkDataset
 
 BOX_CONVENTIONS = ("margin", "detector")
 
@@ -171,6 +175,8 @@ class DlibERT(Method):
     """dlib's ensemble of regression trees; ``predict`` runs it on each crop (CPU, 2 threads)."""
 
     name: ClassVar[str] = "dlib-ert"
+    family: ClassVar[str] = "ert"
+    neural: ClassVar[bool] = False
     model_file: ClassVar[str] = "model.dat"
     native_res: ClassVar[bool] = False
 
@@ -201,9 +207,6 @@ class DlibERT(Method):
     def train(cls, ctx: TrainContext) -> "DlibERT":
         """Fit on the train split's ``preset.holistic_res`` crops; options from ``ctx.options``."""
         from tqdm import tqdm
-
-        from baselines.dlib_train import train_shape_predictor
-        from facebench.dataset import LandmarkDataset, PreparedDataset
 
         data = PreparedDataset(ctx.data_root)
         opts = ert_options(ctx.preset.name, ctx.options)
@@ -262,9 +265,7 @@ class DlibERT(Method):
             except (ValueError, KeyError) as err:
                 raise FacebenchError(f"unreadable dlib-ert sidecar ({err})", sidecar) from None
         else:
-            from facebench.prepare import PrepareOptions
-
-            meta, scheme = {"method": "external", "box": "detector", "margin": PrepareOptions().margin}, None
+            meta, scheme = {"method": "external", "box": "detector", "margin": DEFAULT_MARGIN}, None
         if box is not None:
             meta["box"] = ert_options("cpu", {"box": box}).box
         if margin is not None:

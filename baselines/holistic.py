@@ -3,8 +3,8 @@
 A holistic method sees the whole face crop at ``preset.holistic_res`` (256) and predicts every
 landmark from one multi-stage trunk (stacked hourglass, CPM, CNN-6/7): ``(B, 3, S, S)`` float in
 [-0.5, 0.5] -> a tuple of ``(B, N, S/4, S/4)`` heatmaps, one per stage. Training regresses
-Gaussian targets (``baselines.heatmaps``: sigma = 1 heatmap px) with an MSE on *every* stage's
-output (intermediate supervision), through ``adc_model.train.fit`` (Adam, the preset's schedule,
+Gaussian targets (``facebench.nn.heatmaps``: sigma = 1 heatmap px) with an MSE on *every* stage's
+output (intermediate supervision), through ``facebench.nn.train.fit`` (Adam, the preset's schedule,
 checkpoints, resume, DDP). Weights start from Glorot / Xavier-uniform (the paper's [16], as ADC),
 except the heatmap heads, which start at zero (every heatmap starts flat at 0).
 No augmentation: the baselines see exactly the data ADC sees. Prediction decodes the last stage
@@ -27,13 +27,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from adc_model.blocks import count_parameters, glorot_init_
-from adc_model.train import TrainConfig, fit, resolve_device
-from baselines.heatmaps import SIGMA, decode_to_image, heatmap_targets
-from facebench.errors import FacebenchError
-from facebench.methods import Method, TrainContext
-from facebench.runfolder import atomic_write_bytes
-from facebench.schemes import get_scheme
+from facebench.core.errors import FacebenchError
+from facebench.core.io import atomic_write_bytes
+from facebench.core.prepared import PreparedDataset
+from facebench.core.schemes import get_scheme
+from facebench.method import Method, TrainContext
+from facebench.nn.blocks import count_parameters, glorot_init_
+from facebench.nn.dataset import LandmarkDataset
+from facebench.nn.heatmaps import SIGMA, decode_to_image, heatmap_targets
+from facebench.nn.train import TrainConfig, fit, resolve_device
 
 PREDICT_BATCH = 16  # images per forward pass in predict (bounded memory at any test-set size)
 
@@ -67,12 +69,13 @@ def heatmap_loss(model: nn.Module, batch: dict[str, Any], sigma: float = SIGMA) 
     outputs = model(x)  # tuple of (B, N, S/4, S/4)
     targets = heatmap_targets(batch["landmarks"].to(device, torch.float32), x.shape[-1], outputs[-1].shape[-1], sigma)
     losses = [F.mse_loss(out, targets) for out in outputs]
-    return torch.stack(losses).sum(), {f"mse_stage{i + 1}": float(l.detach()) for i, l in enumerate(losses)}
+    return torch.stack(losses).sum(), {f"mse_stage{i + 1}": float(loss.detach()) for i, loss in enumerate(losses)}
 
 
 class HolisticHeatmapMethod(Method):
     """Base of the holistic heatmap methods: train / save / load / predict around one trunk."""
 
+    family: ClassVar[str] = "holistic"
     native_res: ClassVar[bool] = False
     model_file: ClassVar[str] = "model.pt"
     stages: ClassVar[int]
@@ -100,8 +103,6 @@ class HolisticHeatmapMethod(Method):
         """Train on the train split at ``preset.holistic_res`` whatever ``ctx.res`` says (the runner
         upscales to R). ``ctx.init``: start from another model file of the same method and size.
         Holistic methods take no ``ctx.options``."""
-        from facebench.dataset import LandmarkDataset, PreparedDataset
-
         if ctx.options:
             raise FacebenchError(f"{cls.name} takes no method options, got {', '.join(map(str, ctx.options))}")
         preset = ctx.preset
@@ -127,7 +128,8 @@ class HolisticHeatmapMethod(Method):
             trunk.load_state_dict(start.trunk.state_dict())
         epochs = ctx.epochs if ctx.epochs is not None else preset.epochs_for(native_res=False, initialised=False)
         train_cfg = TrainConfig(epochs=epochs,
-                                batch_size=preset.batch_for(res), lr=preset.lr, lr_drop_epoch=preset.lr_drop_for(epochs),
+                                batch_size=preset.batch_for(res), lr=preset.lr,
+                                lr_drop_epoch=preset.lr_drop_for(epochs),
                                 lr_after=preset.lr_after, seed=ctx.seed, device=ctx.device, workers=ctx.workers,
                                 progress=ctx.progress)
         trunk = fit(trunk, partial(heatmap_loss, sigma=cfg.sigma), dataset, train_cfg, ctx.run_dir, resume=ctx.resume)

@@ -3,7 +3,7 @@ Estimation", ECCV 2016, 2 stacks) and ``fan4`` (Bulat & Tzimiropoulos, "How far 
 solving the 2D & 3D face alignment problem?", ICCV 2017: 4 stacks built from their hierarchical,
 parallel and multi-scale block of "Binarized convolutional landmark localizers", ICCV 2017).
 
-Both use ``adc_model.hourglass.StackedHourglass`` (stem S -> S/4, ``preset.width`` features,
+Both use ``facebench.nn.hourglass.StackedHourglass`` (stem S -> S/4, ``preset.width`` features,
 ``preset.depth`` levels) and are trained at 256 on 64 x 64 Gaussian heatmaps with intermediate
 supervision (``baselines.holistic``).
 """
@@ -15,9 +15,9 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from adc_model.blocks import conv3x3
-from adc_model.hourglass import StackedHourglass
 from baselines.holistic import HolisticConfig, HolisticHeatmapMethod
+from facebench.nn.blocks import conv3x3
+from facebench.nn.hourglass import StackedHourglass
 
 
 class FANBlock(nn.Module):
@@ -40,7 +40,8 @@ class FANBlock(nn.Module):
         self.branch2 = nn.Sequential(nn.BatchNorm2d(c1), nn.ReLU(inplace=True), conv3x3(c1, c2, light))
         self.branch3 = nn.Sequential(nn.BatchNorm2d(c2), nn.ReLU(inplace=True), conv3x3(c2, c3, light))
         self.skip: nn.Module = (nn.Identity() if in_ch == out_ch else
-                                nn.Sequential(nn.BatchNorm2d(in_ch), nn.ReLU(inplace=True), nn.Conv2d(in_ch, out_ch, 1)))
+                                nn.Sequential(nn.BatchNorm2d(in_ch), nn.ReLU(inplace=True),
+                                              nn.Conv2d(in_ch, out_ch, 1)))
 
     def forward(self, x: Tensor) -> Tensor:
         # The first ReLU is in place on a BN output, never on x itself, so the skip sees x intact.

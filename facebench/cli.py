@@ -4,13 +4,15 @@ one line on stderr naming the file and the problem, and exit code 2 — never a 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from facebench import __version__
-from facebench.errors import FacebenchError
+from facebench.core.errors import FacebenchError
+from facebench.core.presets import PRESETS
+from facebench.core.schemes import SCHEMES
+from facebench.eval.metrics import NORMS
 
 DEFAULT_DATA = Path("data/default")   # where `facebench prepare` with no input writes
 
@@ -23,6 +25,28 @@ def _int_list(text: str) -> tuple[int, ...]:
     if not values or any(v <= 0 for v in values):
         raise click.BadParameter(f"expected positive integers, got {text!r}")
     return values
+
+
+def _method_names(which: str = "METHOD_NAMES") -> tuple[str, ...]:
+    """A list of method names from the method table (imported when asked for: it loads torch)."""
+    from facebench import methods
+
+    return getattr(methods, which)
+
+
+class TableOption(click.Option):
+    """An option whose help (``{names}``) and shown default list method names from the method
+    table, which is imported only when the help is shown (start-up time)."""
+
+    def __init__(self, *args, names: str = "METHOD_NAMES", **kwargs) -> None:
+        self.names = names
+        super().__init__(*args, **kwargs)
+
+    def get_help_record(self, ctx: click.Context):
+        self.help = (self.help or "").replace("{names}", ", ".join(_method_names(self.names)))
+        if callable(self.default):
+            self.default = self.default()
+        return super().get_help_record(ctx)
 
 
 class UserError(click.ClickException):
@@ -63,10 +87,10 @@ main = cli  # console-script entry point
 
 
 @cli.command("run")
-@click.option("--method", "-m", required=True, help="Method name: adc, adc-light, hg2, fan4, dlib-ert, cpm6, cnn67, adc-cpm, adc-cnn67, adc-stack2.")
+@click.option("--method", "-m", required=True, cls=TableOption, help="Method name: {names}.")
 @click.option("--res", "-r", required=True, type=int, help="Evaluation resolution R (256 ... 4096). ADC-family methods train at R; holistic ones train at 256 and are upscaled.")
 @click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True, help="Prepared dataset folder (from `facebench prepare`).")
-@click.option("--preset", "-p", type=click.Choice(["smoke", "cpu", "paper"]), default="cpu", show_default=True, help="Model size and schedule: smoke (seconds), cpu (this kind of machine), paper (the paper's, for a GPU).")
+@click.option("--preset", "-p", type=click.Choice(list(PRESETS)), default="cpu", show_default=True, help="Model size and schedule: smoke (seconds), cpu (this kind of machine), paper (the paper's, for a GPU).")
 @click.option("--epochs", type=int, default=None, help="Override the preset's number of epochs.")
 @click.option("--init", default="auto", show_default=True, help="Initial weights: auto (the same method's run at the next lower resolution in --out, if any), none, or a run folder / model file.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None, help="Evaluate this model file (model.pt, or a dlib .dat) instead of training.")
@@ -77,7 +101,7 @@ main = cli  # console-script entry point
 @click.option("--workers", type=int, default=0, show_default=True, help="Data-loading worker processes.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted training from its last checkpoint.")
 @click.option("--force", is_flag=True, help="Delete an existing run folder of that name and start again.")
-@click.option("--norm", type=click.Choice(["inter-ocular", "inter-pupil", "bbox", "bbox-diag"]), default="inter-ocular", show_default=True, help="NME normaliser.")
+@click.option("--norm", type=click.Choice(list(NORMS)), default="inter-ocular", show_default=True, help="NME normaliser.")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Method-specific option (e.g. -o tree_depth=5 for dlib-ert; -o augment=colour: photometric augmentation for the ADC family); repeatable.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's, one per core). 1 is faster when other jobs share the cores.")
 def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, device, seed, workers, resume, force, norm, options, threads):
@@ -85,7 +109,7 @@ def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, devi
     the run folder OUT/NAME (config.json, model, train_log.csv, predictions.parquet, metrics.json).
 
     A finished run of the same name is not redone (use --force)."""
-    from facebench.runner import RunConfig, run
+    from facebench.run.runner import RunConfig, run
 
     _set_threads(threads)
     cfg = RunConfig(method=method, res=res, data=data, preset=preset, epochs=epochs, init=init,
@@ -100,7 +124,7 @@ def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, devi
 @click.option("--res", "-r", required=True, type=int, help="Resolution to test the run's model at (e.g. 4096 for the paper's Figure 8).")
 def evaluate_cmd(run_dir, res):
     """Score RUN_DIR's model at another resolution; adds the result to its metrics.json."""
-    from facebench.runner import evaluate
+    from facebench.run.runner import evaluate
 
     _print_metrics(f"{run_dir} tested @ {res}px", evaluate(run_dir, res))
 
@@ -153,7 +177,7 @@ def _print_metrics(title: str, m: dict) -> None:
 @click.option("--workers", type=int, default=None, help="Worker processes (default: CPU count).")
 @click.option("--vw-stride", type=int, default=5, show_default=True, help="Keep every Nth annotated 300-VW frame: neighbouring frames are near-duplicates, so 5 keeps the variety at a fifth of the cost (1: all frames, the official protocol).")
 @click.option("--upsample", type=click.Choice(["flag", "skip"]), default="flag", show_default=True, help="Crops smaller than R: write them enlarged and count them (flag), or leave them out at that R (skip).")
-@click.option("--scheme", type=click.Choice(["ibug68", "studio89"]), default=None, help="Landmark scheme of the dataset (default: the inputs'; ibug68 keeps the first 68 points of studio89 captures).")
+@click.option("--scheme", type=click.Choice(list(SCHEMES)), default=None, help="Landmark scheme of the dataset (default: the inputs'; ibug68 keeps the first 68 points of studio89 captures).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, margin, workers, vw_stride,
                 upsample, scheme, no_progress):
@@ -183,7 +207,7 @@ def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, marg
     Every input is checked before the first image is written. Interrupted?
     Run the same command again: finished images are kept. A folder without
     manifest.parquet is unfinished."""
-    from facebench.prepare import PrepareOptions, prepare, prepare_default
+    from facebench.data.prepare import PrepareOptions, prepare, prepare_default
 
     options = PrepareOptions(resolutions=resolutions, test_fraction=test_fraction, seed=seed,
                              margin=margin, vw_stride=vw_stride, upsample=upsample, scheme=scheme)
@@ -201,7 +225,7 @@ def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, marg
 @click.option("--pred", "pred_dir", required=True, type=click.Path(path_type=Path), help="Folder of predictions, one .pts per image laid out like the original data (DIR/<rel_path>.pts, e.g. DIR/lfpw/testset/image_0001.pts), in original-image pixels and the data set's .pts convention (1-based for 300-W / 300-VW).")
 @click.option("--split", default="test", show_default=True, type=click.Choice(["train", "test"]), help="Which split's samples to score.")
 @click.option("--res", type=int, default=None, help="Measure errors in the prepared R x R crops (for pixel errors comparable with runs at R). Default: source-image pixels. NME is the same either way.")
-@click.option("--norm", type=click.Choice(["inter-ocular", "inter-pupil", "bbox", "bbox-diag"]), default="inter-ocular", show_default=True, help="NME normaliser (published 300-W / 300-VW numbers use inter-ocular, the outer eye corners).")
+@click.option("--norm", type=click.Choice(list(NORMS)), default="inter-ocular", show_default=True, help="NME normaliser (published 300-W / 300-VW numbers use inter-ocular, the outer eye corners).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (fractions, not percent) instead of the table.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write a run folder (method 'external') that `facebench report` shows like any trained method.")
 def score_cmd(data, pred_dir, split, res, norm, as_json, out):
@@ -211,7 +235,7 @@ def score_cmd(data, pred_dir, split, res, norm, as_json, out):
     them); .pts files that match no sample are listed as a warning and ignored."""
     import json
 
-    from facebench.score import format_table, score_predictions
+    from facebench.eval.score import format_table, score_predictions
 
     result = score_predictions(data, pred_dir, split=split, res=res, norm=norm, out=out, progress=not as_json)
     if result.extra:
@@ -255,7 +279,8 @@ def synth_cmd(out, subjects, expressions, cameras, size, seed, workers, annotato
     Each subject is a procedural 3-D head; each expression deforms it; each camera is a calibrated
     perspective view under studio lighting. Existing images are kept, so an interrupted run
     resumes. See docs/landmarks.md for the 89 points."""
-    from facebench.synth import SynthConfig, generate
+    from facebench.data.synth.config import SynthConfig
+    from facebench.data.synth.generate import generate
 
     cfg = SynthConfig(subjects=subjects, expressions=expressions, cameras=cameras, size=size, seed=seed,
                       annotator_noise=annotator_noise, image_format=image_format)
@@ -280,7 +305,7 @@ def predict_cmd(images, run_dir, box, out, device, passes):
     `facebench prepare` crops (the landmark box squared plus the run's dataset
     margin), resampled to the run's resolution, and the points are mapped back
     into the photo; the second pass re-crops around the first pass's points."""
-    from facebench.predict import parse_box, predict_images
+    from facebench.eval.predict import parse_box, predict_images
 
     results = predict_images(list(images), run_dir, out=out, box=parse_box(box) if box else None, device=device,
                              passes=passes)
@@ -296,10 +321,10 @@ def bench_group() -> None:
 
 
 @bench_group.command("memory")
-@click.option("--method", "-m", "methods", required=True, multiple=True, help="Method to measure (repeatable or comma-separated): adc, adc-light, adc-cpm, adc-cnn67, adc-stack2, hg2, fan4, cpm6, cnn67.")
+@click.option("--method", "-m", "methods", required=True, multiple=True, cls=TableOption, names="NEURAL", help="Method to measure (repeatable or comma-separated): {names}.")
 @click.option("--res", "resolutions", required=True, callback=lambda ctx, p, v: _int_list(v), help="Comma-separated input sides R, e.g. 256,512,1024,2048,4096.")
 @click.option("--batch", "batches", default="1", show_default=True, callback=lambda ctx, p, v: _int_list(v), help="Comma-separated batch sizes.")
-@click.option("--preset", "-p", type=click.Choice(["smoke", "cpu", "paper"]), default="paper", show_default=True, help="Model sizes (width, depth, crop size per R).")
+@click.option("--preset", "-p", type=click.Choice(list(PRESETS)), default="paper", show_default=True, help="Model sizes (width, depth, crop size per R).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--budget", type=click.FloatRange(0.01, 1.0), default=0.5, show_default=True, help="Skip (and project) a measurement whose extrapolated peak exceeds this fraction of the memory available.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results instead of a table.")
@@ -309,7 +334,7 @@ def bench_memory_cmd(methods, resolutions, batches, preset, device, budget, as_j
     res, batch, peak_mib and status (ok, oom, failed, or projected: not run, extrapolated)."""
     import json
 
-    from facebench.bench import bench_memory, memory_rows_markdown
+    from facebench.bench.memory import bench_memory, memory_rows_markdown
 
     names = tuple(n.strip() for m in methods for n in m.split(",") if n.strip())
     rows = bench_memory(names, resolutions, batches, preset=preset, device=device, budget=budget)  # progress: stderr
@@ -317,9 +342,9 @@ def bench_memory_cmd(methods, resolutions, batches, preset, device, budget, as_j
 
 
 @bench_group.command("speed")
-@click.option("--method", "-m", "methods", default="adc,adc-light,hg2,fan4,dlib-ert", show_default=True, help="Comma-separated methods.")
+@click.option("--method", "-m", "methods", default=lambda: ",".join(_method_names("SPEED_DEFAULT")), show_default=True, cls=TableOption, help="Comma-separated methods.")
 @click.option("--res", "resolutions", default="256,512,1024,2048,4096", show_default=True, callback=lambda ctx, p, v: _int_list(v), help="Comma-separated resolutions R.")
-@click.option("--preset", "-p", type=click.Choice(["smoke", "cpu", "paper"]), default="cpu", show_default=True, help="Model sizes.")
+@click.option("--preset", "-p", type=click.Choice(list(PRESETS)), default="cpu", show_default=True, help="Model sizes.")
 @click.option("--budget", type=click.FloatRange(0.01, 1.0), default=0.5, show_default=True, help="Address-space cap of each measurement, as a fraction of the memory available; beyond it: oom.")
 @click.option("--no-train", is_flag=True, help="Only inference times (skip training throughput).")
 @click.option("--threads", type=click.IntRange(0), default=0, show_default=True, help="Torch CPU threads per measurement (0: one per core).")
@@ -330,7 +355,7 @@ def bench_speed_cmd(methods, resolutions, preset, budget, no_train, threads, as_
     in a fresh process. Configurations that cannot fit are reported as oom, never a crash."""
     import json
 
-    from facebench.bench_speed import bench_speed, speed_rows_markdown
+    from facebench.bench.speed import bench_speed, speed_rows_markdown
 
     names = tuple(n.strip() for n in methods.split(",") if n.strip())
     rows = bench_speed(names, resolutions, preset=preset, budget=budget, train=not no_train, progress=not as_json,
@@ -348,7 +373,7 @@ def bench_prepare_cmd(images, size, repeats, as_json):
     imwrite loop over the same files, as a ratio measured in one run (goal <= 1.3)."""
     import json
 
-    from facebench.prepare_bench import bench_prepare
+    from facebench.bench.prepare import bench_prepare
 
     result = bench_prepare(n_images=images, size=size, repeats=repeats)
     if as_json:
@@ -371,7 +396,7 @@ def bench_synth_cmd(subjects, expressions, cameras, size, image_format, as_json)
     at 4096 px)."""
     import json
 
-    from facebench.synth_bench import bench_synth
+    from facebench.bench.synth import bench_synth
 
     r = bench_synth(subjects=subjects, expressions=expressions, cameras=cameras, size=size,
                     image_format=image_format)
@@ -384,7 +409,7 @@ def bench_synth_cmd(subjects, expressions, cameras, size, image_format, as_json)
 
 
 @cli.command("reproduce")
-@click.option("--preset", "-p", type=click.Choice(["smoke", "cpu", "paper"]), default="cpu", show_default=True, help="Scale of the grid: smoke (minutes, tiny data), cpu (1 h 11 min on 2 cores with --jobs 2, including the default data; docs/RESULTS.md), paper (a GPU).")
+@click.option("--preset", "-p", type=click.Choice(list(PRESETS)), default="cpu", show_default=True, help="Scale of the grid: smoke (minutes, tiny data), cpu (1 h 11 min on 2 cores with --jobs 2, including the default data; docs/RESULTS.md), paper (a GPU).")
 @click.option("--data", type=click.Path(path_type=Path), default=None, help="Prepared dataset (default: OUT/data for smoke, data/default otherwise; prepared when missing).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reproduce"), show_default=True, help="Folder for runs/ and report/.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
@@ -396,7 +421,7 @@ def reproduce_cmd(preset, data, out, device, workers, jobs, threads):
     every resolution of the preset with progressive initialisation, the ablation at 1024, every
     ADC model also tested at the top resolution; then the report (OUT/report/index.html).
     Finished runs are skipped when run again; failed runs are recorded in the report."""
-    from facebench.presets import get_preset
+    from facebench.core.presets import get_preset
     from facebench.reproduce import reproduce
 
     _set_threads(threads)

@@ -1,105 +1,45 @@
-"""The table of methods: every landmark detector facebench trains or evaluates, behind one interface.
+"""The table of methods: every landmark detector facebench trains or evaluates, by CLI name, and the
+lists derived from it (families, the paper's grid). The contract the classes implement is
+:mod:`facebench.method`; the classes are in ``adc_model/`` and ``baselines/``.
 
-A method is trained on a prepared split at one resolution, saved to / loaded from one model file,
-and predicts (B, N, 2) landmarks for a batch of square face crops. Holistic baselines are trained
-at 256 and evaluated at R by upscaling their 256 predictions (``native_res = False``); ADC and its
-variants are trained and run at R (``native_res = True``). The runner (``facebench/runner.py``)
-does the rest: which split, which resolution, scoring and the run folder.
-
-``METHODS`` (bottom of the file) is a plain dict from CLI name to class.
+``METHODS`` is a plain dict from CLI name to class; every other list of method names is built from
+it or checked against it below.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, ClassVar
+from adc_model.method import ADC, ADCCNN67, ADCCPM, ADCLight, ADCStack2
+from baselines.ablations import CNN67, CPM6
+from baselines.dlib_ert import DlibERT
+from baselines.hourglass import FAN4, HG2
+from facebench.core.errors import FacebenchError
+from facebench.method import Method
 
-import numpy as np
-
-from facebench.errors import FacebenchError
-from facebench.presets import Preset
-from facebench.schemes import Scheme
-
-
-@dataclass
-class TrainContext:
-    """What a method needs to train, besides the data."""
-
-    data_root: Path                     # prepared dataset folder
-    res: int                            # training resolution
-    preset: Preset
-    run_dir: Path                       # where checkpoints / train_log.csv go
-    device: str = "auto"                # auto | cpu | cuda | cuda:N
-    epochs: int | None = None           # overrides preset.epochs
-    init: Path | None = None            # model file to initialise from (progressive init)
-    resume: bool = False                # continue from the run's last checkpoint
-    seed: int = 0
-    workers: int = 0                    # data-loading worker processes
-    progress: bool = True
-    options: dict = field(default_factory=dict)  # method-specific options (e.g. dlib's tree depth)
+METHODS: dict[str, type[Method]] = {c.name: c for c in (
+    ADC, ADCLight, HG2, FAN4, DlibERT, CPM6, CNN67, ADCCPM, ADCCNN67, ADCStack2)}
+METHOD_NAMES: tuple[str, ...] = tuple(METHODS)
 
 
-class Method(ABC):
-    """One landmark detector. Subclasses set ``name``, ``model_file`` and ``native_res``."""
-
-    name: ClassVar[str]
-    model_file: ClassVar[str] = "model.pt"   # file name inside the run folder
-    native_res: ClassVar[bool] = True        # False: trained at preset.holistic_res, upscaled to R
-
-    scheme: Scheme
-
-    @classmethod
-    @abstractmethod
-    def train(cls, ctx: TrainContext) -> "Method":
-        """Train on ``ctx.data_root``'s train split at ``ctx.res`` and return the fitted method."""
-
-    @abstractmethod
-    def save(self, path: Path) -> None:
-        """Write the model file (atomically)."""
-
-    @classmethod
-    @abstractmethod
-    def load(cls, path: Path, device: str = "auto") -> "Method":
-        """Load a model file written by :meth:`save` (torch files with ``weights_only=True``)."""
-
-    @classmethod
-    def load_for_data(cls, path: Path, device: str, data_options: dict, options: dict) -> "Method":
-        """Load a model file to run on a prepared dataset made with ``data_options``
-        (``dataset.json["options"]``) and the run's method ``options``. Most methods need neither;
-        dlib-ert takes its face box convention from them (an external .dat has none of its own)."""
-        return cls.load(path, device=device)
-
-    @abstractmethod
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        """images: (B, R, R, 3) uint8 RGB square face crops -> (B, N, 2) float64 landmarks in
-        those images' pixels (facebench convention, see geometry.py)."""
-
-    def num_parameters(self) -> int:
-        """Trainable parameter count (0 for non-neural methods)."""
-        return 0
+def family(name: str) -> tuple[str, ...]:
+    """The methods of family ``name`` (one of :data:`facebench.method.FAMILIES`), in table order."""
+    return tuple(n for n, c in METHODS.items() if c.family == name)
 
 
-def _registry() -> dict[str, type[Method]]:
-    """Import the method classes (torch and dlib load only when a method is asked for)."""
-    from adc_model.method import ADC, ADCCNN67, ADCCPM, ADCLight, ADCStack2
-    from baselines.dlib_ert import DlibERT
-    from baselines.hourglass import FAN4, HG2
-    from baselines.cpm import CPM6
-    from baselines.cnn67 import CNN67
+ADC_FAMILY: tuple[str, ...] = family("adc")          # trained and run at R (attention-driven cropping)
+HOLISTIC: tuple[str, ...] = family("holistic")      # heatmap networks trained at 256, upscaled to R
+NEURAL: tuple[str, ...] = tuple(n for n, c in METHODS.items() if c.neural)
 
-    classes = (ADC, ADCLight, HG2, FAN4, DlibERT, CPM6, CNN67, ADCCPM, ADCCNN67, ADCStack2)
-    return {c.name: c for c in classes}
-
-
-METHOD_NAMES: tuple[str, ...] = (
-    "adc", "adc-light", "hg2", "fan4", "dlib-ert", "cpm6", "cnn67", "adc-cpm", "adc-cnn67", "adc-stack2",
-)
+# The paper's experiment grid (``facebench reproduce``, sections 4.4-4.5).
+BASELINES: tuple[str, ...] = ("dlib-ert", "hg2", "fan4")              # trained at 256, upscaled to every R
+MAIN_ADC: tuple[str, ...] = ("adc", "adc-light")                      # every R, progressive initialisation
+ABLATION_NATIVE: tuple[str, ...] = ("adc-stack2", "adc-cpm", "adc-cnn67")
+ABLATION_HOLISTIC: tuple[str, ...] = ("cpm6", "cnn67")
+SPEED_DEFAULT: tuple[str, ...] = MAIN_ADC + BASELINES                      # `bench speed`'s default
 
 
 def get_method(name: str) -> type[Method]:
     """The class behind a CLI method name; a clear error for an unknown one."""
-    if name not in METHOD_NAMES:
+    if name not in METHODS:
         raise FacebenchError(f"unknown method {name!r} (known: {', '.join(METHOD_NAMES)})")
-    return _registry()[name]
+    return METHODS[name]
+

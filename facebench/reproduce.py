@@ -24,12 +24,17 @@ from pathlib import Path
 
 import click
 
-from facebench.presets import Preset
-
-BASELINES = ("dlib-ert", "hg2", "fan4")
-ADC_FAMILY = ("adc", "adc-light")
-ABLATION_NATIVE = ("adc-stack2", "adc-cpm", "adc-cnn67")
-ABLATION_HOLISTIC = ("cpm6", "cnn67")
+from facebench.core.errors import FacebenchError
+from facebench.core.io import read_json
+from facebench.core.prepared import MANIFEST, PreparedDataset
+from facebench.core.presets import Preset
+from facebench.data.prepare import PrepareOptions, prepare, prepare_default
+from facebench.data.synth.config import SynthConfig
+from facebench.data.synth.generate import generate
+from facebench.methods import ABLATION_HOLISTIC, ABLATION_NATIVE, BASELINES, MAIN_ADC, get_method
+from facebench.run.folder import METRICS
+from facebench.run.runner import RunConfig, evaluate, run
+from reports.build import build_report
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ def plan(preset: Preset) -> list[PlannedRun]:
     for m in BASELINES:
         runs.append(PlannedRun(m, low, tuple(r for r in res if r != low)))
     for r in res:
-        for m in ADC_FAMILY:
+        for m in MAIN_ADC:
             if m == "adc" and r in preset.light_at:
                 continue
             runs.append(PlannedRun(m, r, (top,) if r != top else ()))
@@ -79,17 +84,15 @@ _PRESET_SCALE = {"smoke": 0.2, "cpu": 1.0, "paper": 60.0}
 
 def estimate_seconds(runs: list[PlannedRun], preset: Preset, n_train: int, n_test: int) -> float:
     """A rough wall-clock estimate of the grid, from the cost table above."""
-    from facebench.methods import get_method
-
     if preset.max_train_samples is not None:
         n_train = min(n_train, preset.max_train_samples)
     total = 0.0
     for r in runs:
         native = get_method(r.method).native_res
-        if r.method == "dlib-ert":
+        if get_method(r.method).family == "ert":
             per = _COST_CPU["dlib"] * 20
         elif native:
-            initialised = r.method in ADC_FAMILY and r.res > min(preset.resolutions)
+            initialised = r.method in MAIN_ADC and r.res > min(preset.resolutions)
             per = _COST_CPU["train"][_near(r.res)] * preset.epochs_for(True, initialised)
         else:
             rate = _COST_CPU["holistic"].get(r.method, max(_COST_CPU["holistic"].values()))
@@ -116,8 +119,6 @@ def _near(res: int) -> int:
 
 def smoke_capture():
     """The tiny capture `reproduce --preset smoke` synthesizes when no data is given."""
-    from facebench.synth import SynthConfig
-
     return SynthConfig(subjects=4, expressions=2, cameras=2, size=512, seed=0)
 
 
@@ -125,9 +126,6 @@ def ensure_data(preset: Preset, data: Path | None, out: Path, workers: int | Non
     """A prepared dataset for the grid: ``data`` if it holds one; otherwise synthesize and prepare
     one (``smoke``: a tiny capture inside OUT; other presets: the default capture of
     ``facebench prepare`` at the preset's resolutions)."""
-    from facebench.prepare import MANIFEST, PrepareOptions, prepare, prepare_default
-    from facebench.synth import generate
-
     target = Path(data) if data is not None else (out / "data" if preset.name == "smoke" else Path("data/default"))
     if (target / MANIFEST).is_file():
         return target
@@ -149,7 +147,7 @@ def chains(runs: list[PlannedRun]) -> list[list[PlannedRun]]:
     first (progressive initialisation) — and that are independent of one another."""
     groups: dict[str, list[PlannedRun]] = {}
     for r in runs:
-        groups.setdefault(r.method if r.method in ADC_FAMILY else r.name, []).append(r)
+        groups.setdefault(r.method if r.method in MAIN_ADC else r.name, []).append(r)
     return list(groups.values())
 
 
@@ -159,10 +157,6 @@ def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto"
     """Run the whole grid (skipping finished runs) and write the report; returns the report folder.
     ``jobs`` > 1 trains that many independent chains of runs at once (:func:`chains`), each in its
     own process with ``threads`` torch threads (default: the cores shared out between the jobs)."""
-    from facebench.dataset import PreparedDataset
-    from facebench.errors import FacebenchError
-    from reports.build import build_report
-
     out = Path(out)
     data_dir = ensure_data(preset, data, out, workers)
     ds = PreparedDataset(data_dir)
@@ -210,9 +204,6 @@ def _run_chain(chain: list[PlannedRun], data_dir: Path, preset: str, runs_dir: P
                index: dict[str, int], t0: float, threads: int | None = None) -> None:
     """Train and evaluate the runs of one chain in order (in this process or a pool worker);
     a run that fails is recorded in its folder and the chain goes on."""
-    from facebench.errors import FacebenchError
-    from facebench.runner import RunConfig, evaluate, run
-
     if threads:
         import torch
 
@@ -220,7 +211,8 @@ def _run_chain(chain: list[PlannedRun], data_dir: Path, preset: str, runs_dir: P
     for planned in chain:
         cfg = RunConfig(method=planned.method, res=planned.res, data=data_dir, preset=preset,
                         name=planned.name, out=runs_dir, device=device, progress=False, resume=True)
-        click.echo(f"[{index[planned.name]}/{len(index)}] {planned.name} ({(time.time() - t0) / 60:.1f} min so far)", err=True)
+        minutes = (time.time() - t0) / 60
+        click.echo(f"[{index[planned.name]}/{len(index)}] {planned.name} ({minutes:.1f} min so far)", err=True)
         t_run = time.time()
         try:
             run(cfg)
@@ -236,10 +228,9 @@ def _run_chain(chain: list[PlannedRun], data_dir: Path, preset: str, runs_dir: P
 
 
 def _read_metrics(run_dir: Path) -> dict:
-    from facebench.runfolder import METRICS, read_json
-
     return read_json(run_dir / METRICS) if (run_dir / METRICS).exists() else {}
 
 
 def _memory_estimate(preset: Preset) -> str:
-    return {"smoke": "0.5 GiB", "cpu": "3 GiB", "paper": "a GPU with 11 GiB (the paper's 1080 Ti)"}.get(preset.name, "?")
+    return {"smoke": "0.5 GiB", "cpu": "3 GiB",
+            "paper": "a GPU with 11 GiB (the paper's 1080 Ti)"}.get(preset.name, "?")

@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from facebench import __version__
-from facebench.runfolder import atomic_write_bytes
+from facebench.core.io import atomic_write_bytes
 from reports import example_figures, figure_sets
 from reports import html as H
 from reports import runs as R

@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from facebench import geometry, runfolder
+from facebench.core import geometry
+from facebench.methods import ADC_FAMILY
+from facebench.run import folder as runfolder
 from reports import figures as F
 from reports import runs as R
 from reports.figure_sets import FigureOut
@@ -23,10 +25,11 @@ MAX_EXAMPLES = 2
 
 def example_run(runs: list[R.Run]) -> R.Run | None:
     """The run whose examples the figures show (None if no run has them)."""
-    pool = [r for r in runs if r.ok and r.method in R.ADC_FAMILY and r.has_examples]
+    pool = [r for r in runs if r.ok and r.method in ADC_FAMILY and r.has_examples]
     if not pool:
         return None
-    return max(pool, key=lambda r: (r.method == "adc", r.method == "adc-light", r.res, str(r.config.get("created", ""))))
+    return max(pool, key=lambda r: (r.method == "adc", r.method == "adc-light", r.res,
+                                    str(r.config.get("created", ""))))
 
 
 def load_examples(run: R.Run) -> dict[str, np.ndarray]:

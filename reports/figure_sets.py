@@ -20,8 +20,10 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from facebench import geometry, metrics as M
-from facebench.errors import FacebenchError
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.prepared import PreparedDataset
+from facebench.eval import metrics as M
 from reports import figures as F
 from reports import runs as R
 
@@ -208,8 +210,6 @@ def figure9_error_image(runs: list[R.Run]) -> FigureOut:
     mean_err = [np.mean([_errors(preds[r.rel][i]).mean() for r in chosen]) for i in common]
     sample = common[int(np.argsort(mean_err)[len(mean_err) // 2])]
     try:
-        from facebench.dataset import PreparedDataset
-
         image = PreparedDataset(chosen[0].data).load_image(sample, res)
     except (FacebenchError, OSError, ImportError, KeyError, ValueError) as err:
         out.note = f"skipped: the test image {sample} at {res} px is unavailable ({err})"

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 
-from facebench import geometry
+from facebench.core import geometry
 
 # Fixed colours per method so that a method looks the same in every figure.
 METHOD_COLOURS = {
@@ -163,8 +163,10 @@ def plot_corrections(ax: Axes, image: np.ndarray, extent: tuple[float, float, fl
     for (x0, y0), (x1, y1) in zip(coarse, refined):
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                     arrowprops={"arrowstyle": "->", "color": GREEN, "lw": 0.9, "shrinkA": 0, "shrinkB": 0})
-    ax.scatter(coarse[:, 0], coarse[:, 1], s=10, color=GREY, edgecolors="black", linewidths=0.3, label="global (coarse)")
-    ax.scatter(refined[:, 0], refined[:, 1], s=10, color=GREEN, edgecolors="black", linewidths=0.3, label="regional (refined)")
+    ax.scatter(coarse[:, 0], coarse[:, 1], s=10, color=GREY, edgecolors="black", linewidths=0.3,
+               label="global (coarse)")
+    ax.scatter(refined[:, 0], refined[:, 1], s=10, color=GREEN, edgecolors="black", linewidths=0.3,
+               label="regional (refined)")
     if gt is not None:
         ax.scatter(gt[:, 0], gt[:, 1], s=12, marker="x", color="white", linewidths=0.8, label="ground truth")
     ax.set_xlim(extent[0], extent[1])

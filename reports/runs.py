@@ -15,9 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facebench import runfolder
-from facebench.errors import FacebenchError
-from facebench.schemes import Scheme, get_scheme
+from facebench.core.errors import FacebenchError
+from facebench.core.io import read_json
+from facebench.core.prepared import MANIFEST
+from facebench.core.schemes import Scheme, get_scheme
+from facebench.methods import ADC_FAMILY
+from facebench.run import folder as runfolder
 
 # Display names; the paper's names where it has one.
 METHOD_LABELS: dict[str, str] = {
@@ -33,7 +36,6 @@ METHOD_LABELS: dict[str, str] = {
     "adc": "ADC (ours)",
 }
 METHOD_ORDER: tuple[str, ...] = tuple(METHOD_LABELS)   # table rows: baselines first, ADC last
-ADC_FAMILY: tuple[str, ...] = ("adc", "adc-light", "adc-stack2", "adc-cpm", "adc-cnn67")
 SOURCE_RES = 0          # `facebench score` without --res: errors in source-image pixels
 
 # Which benchmark a run belongs to, from the subsets its summary holds.
@@ -157,7 +159,7 @@ def load_runs(runs_dir: str | Path) -> list[Run]:
 def _read(path: Path) -> dict:
     """A run's JSON file; a clear error for a corrupt one (writes are atomic, so it is not a partial write)."""
     try:
-        obj = runfolder.read_json(path)
+        obj = read_json(path)
     except (ValueError, OSError) as err:
         raise FacebenchError(f"unreadable ({err.__class__.__name__}: {err})", path) from None
     if not isinstance(obj, dict):
@@ -189,8 +191,6 @@ def _set_kinds(runs: list[Run]) -> None:
 
 def _kind_from_manifest(data: str) -> str | None:
     """The benchmark of a prepared dataset from its manifest's ``source`` column, if readable."""
-    from facebench.prepare import MANIFEST
-
     try:
         sources = set(pd.read_parquet(Path(data) / MANIFEST, columns=["source"])["source"])
     except Exception:  # noqa: BLE001 - the dataset may be gone; the caller falls back

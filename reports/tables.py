@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from facebench import metrics as M
-from facebench.errors import FacebenchError
+from facebench.core.errors import FacebenchError
+from facebench.core.prepared import PreparedDataset
+from facebench.eval import metrics as M
+from facebench.methods import ADC_FAMILY
 from reports import runs as R
 
 Cell = float | int | str | None
@@ -106,7 +108,7 @@ def nme_by_subset(runs: list[R.Run], kind: str, with_paper: bool = False) -> Tab
             run = cells[(label, res)]
             name = f"{label} @ {R.res_label(res)}" if multi_res else label
             rows.append(Row(name, [_cell(run, "nme", s) for s in subsets]))
-            if run.method in R.ADC_FAMILY and run.ok and run.scheme is not None:
+            if run.method in ADC_FAMILY and run.ok and run.scheme is not None:
                 rows.append(Row(f"{name} ({len(run.scheme.regional)} regional landmarks only)",
                                 [_cell(run, "nme_regional", s) for s in subsets]))
     title = {"300w": "NME (%) on the 300-W test sets (inter-ocular normalisation)",
@@ -150,8 +152,6 @@ def nme_by_subject(runs: list[R.Run]) -> Table | None:
     """NME (%) of each finished studio run at its primary resolution, by test subject (from the
     prepared dataset's manifest): with a handful of test subjects, one unlike the training ones can
     dominate the mean, and this is where it shows."""
-    from facebench.dataset import PreparedDataset
-
     runs = [r for r in runs if r.kind == "studio" and r.ok]
     subject_of: dict[str, dict[str, str]] = {}   # data folder -> sample id -> subject
     per_run: list[tuple[R.Run, pd.Series]] = []

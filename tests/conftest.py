@@ -89,7 +89,7 @@ def write_face(rng: np.random.Generator, image_path: Path, width: int, height: i
     1: iBUG 1-based); returns its 0-based landmarks (n_points, 2)."""
     import cv2
 
-    from facebench.pts import write_pts
+    from facebench.core.pts import write_pts
 
     pts = face_points(rng, width, height, n_points)
     image_path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,7 +136,7 @@ def make_300vw(root: Path, videos: dict[str, int] | None = None, size: tuple[int
     ``NNN/annot/%06d.pts`` (1-based, 68 points) for each video id -> frame count."""
     import cv2
 
-    from facebench.pts import write_pts
+    from facebench.core.pts import write_pts
 
     videos = {"114": 6, "203": 4, "001": 6} if videos is None else videos
     rng = np.random.default_rng(seed)
@@ -160,7 +160,7 @@ def tiny_capture(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_prepared(tmp_path_factory, tiny_capture) -> Path:
     """``tiny_capture`` prepared at (128, 256), 1 worker, no progress bar. Read-only."""
-    from facebench.prepare import PrepareOptions, prepare
+    from facebench.data.prepare import PrepareOptions, prepare
 
     out = tmp_path_factory.mktemp("tiny_prepared") / "data"
     prepare(out, studio=(tiny_capture,), options=PrepareOptions(resolutions=(128, 256)), workers=1,

@@ -23,12 +23,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from baselines.cnn67 import CNN67
-from baselines.cpm import CPM6
+from baselines.ablations import CNN67, CPM6
+from baselines.dlib_ert import DlibERT, ert_options
 from baselines.holistic import HolisticConfig, HolisticHeatmapMethod
 from baselines.hourglass import FAN4, HG2
-from facebench.presets import PRESETS, get_preset
-from facebench.schemes import scheme_for_count
+from facebench.core.prepared import PreparedDataset
+from facebench.core.presets import PRESETS, get_preset
+from facebench.core.schemes import scheme_for_count
+from facebench.method import TrainContext
 
 HOLISTIC: tuple[type[HolisticHeatmapMethod], ...] = (HG2, FAN4, CPM6, CNN67)
 
@@ -83,10 +85,6 @@ def neural_table(num_points: int, repeats: int, batch: int) -> list[str]:
 def dlib_table(data_root: Path, presets: tuple[str, ...], repeats: int) -> list[str]:
     """dlib-ert trained at each preset on ``data_root``'s train split: training time, time per face and
     mean point error on its test split at 256 (printed row by row; also returned)."""
-    from baselines.dlib_ert import DlibERT, ert_options
-    from facebench.dataset import PreparedDataset
-    from facebench.methods import TrainContext
-
     data = PreparedDataset(data_root)
     test = data.split("test")
     images = np.stack([data.load_image(i, 256) for i in test["id"]])
@@ -97,7 +95,8 @@ def dlib_table(data_root: Path, presets: tuple[str, ...], repeats: int) -> list[
     print("\n".join(rows), flush=True)
     for preset in presets:
         with tempfile.TemporaryDirectory() as tmp:
-            ctx = TrainContext(data_root=data.root, res=256, preset=get_preset(preset), run_dir=Path(tmp), progress=False)
+            ctx = TrainContext(data_root=data.root, res=256, preset=get_preset(preset), run_dir=Path(tmp),
+                               progress=False)
             t0 = time.perf_counter()
             c0 = _cpu_with_children()
             model = DlibERT.train(ctx)

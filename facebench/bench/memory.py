@@ -28,7 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from facebench.errors import FacebenchError
+from adc_model.method import ADCLoss
+from adc_model.model import ADCNet, make_proxy
+from baselines.holistic import HolisticConfig, heatmap_loss
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.geometry import rescale_points
+from facebench.core.presets import get_preset
+from facebench.core.schemes import get_scheme
+from facebench.methods import get_method
+from facebench.nn.train import resolve_device
 
 MEMORY_KEYS = ("method", "res", "batch", "peak_mib", "status")
 MEMORY_METHODS = ("adc", "adc-light", "adc-cpm", "adc-cnn67", "adc-stack2", "hg2", "fan4", "cpm6", "cnn67")
@@ -51,9 +60,6 @@ class MemorySpec:
 def _template_landmarks(scheme_name: str, res: int, batch: int) -> np.ndarray:
     """(B, N, 2) face-shaped landmarks in R px: a fixed random layout per region, regions where a
     face's eyes, nose and mouth are in a prepared crop (margin 0.25)."""
-    from facebench import geometry
-    from facebench.schemes import get_scheme
-
     scheme = get_scheme(scheme_name)
     rng = np.random.default_rng(0)
     centres = {"eye_left": (0.36, 0.40), "eye_right": (0.64, 0.40), "nose": (0.5, 0.52), "mouth": (0.5, 0.66)}
@@ -69,12 +75,6 @@ def _training_step(spec: MemorySpec) -> dict[str, Any]:
     ``{"params": n, "device": str, "seconds": step time}``."""
     import torch
 
-    from adc_model.train import resolve_device
-    from facebench.geometry import rescale_points
-    from facebench.methods import get_method
-    from facebench.presets import get_preset
-    from facebench.schemes import get_scheme
-
     device = resolve_device(spec.device)
     preset = get_preset(spec.preset)
     scheme = get_scheme(spec.scheme)
@@ -83,10 +83,7 @@ def _training_step(spec: MemorySpec) -> dict[str, Any]:
     gen = torch.Generator().manual_seed(0)
     image = torch.randint(0, 256, (spec.batch, 3, spec.res, spec.res), dtype=torch.uint8, generator=gen)  # host
     landmarks = torch.from_numpy(_template_landmarks(spec.scheme, spec.res, spec.batch)).float()
-    if spec.method.startswith("adc"):
-        from adc_model.method import ADCLoss
-        from adc_model.model import ADCNet, make_proxy
-
+    if cls.family == "adc":
         cfg = cls.config_for(preset, spec.res, spec.scheme)
         net = ADCNet(cfg.model).to(device)
         proxy = make_proxy(image, cfg.model.proxy)   # uint8, area averaging on the host (the loader's images/256)
@@ -95,8 +92,6 @@ def _training_step(spec: MemorySpec) -> dict[str, Any]:
         loss_fn = ADCLoss(scheme.regional, cfg.model.proxy, cfg.regional_units)
     else:
         from functools import partial
-
-        from baselines.holistic import HolisticConfig, heatmap_loss
 
         hcfg = HolisticConfig(method=spec.method, scheme=spec.scheme, num_points=scheme.num_points,
                               width=preset.width, depth=preset.depth, stages=cls.stages, input_size=spec.res)
@@ -124,8 +119,6 @@ def _child(spec: MemorySpec, conn) -> None:
     """Entry point of the fresh process: measure and send one result dict."""
     try:
         import torch
-
-        from facebench.methods import get_method
 
         get_method(spec.method)   # the imports (torch, cv2, dlib, ...) belong to the baseline
         baseline = _rss_mib()
@@ -197,9 +190,8 @@ def project_peak(measured: list[tuple[float, float]], size: float) -> float:
 def activation_size(spec: MemorySpec) -> int:
     """What a training step's activations grow with: R^2 for a holistic network (it sees the whole
     image), crop(R)^2 for the ADC family (the crops; the proxy is always 256 px)."""
-    if not spec.method.startswith("adc"):
+    if get_method(spec.method).family != "adc":
         return spec.res ** 2
-    from facebench.presets import get_preset
 
     return get_preset(spec.preset).crop_for(spec.res) ** 2
 
@@ -237,8 +229,6 @@ def bench_memory(methods: tuple[str, ...], resolutions: tuple[int, ...], batches
     ``baseline_mib`` (CPU: the fresh process's resident memory before the model existed) and
     ``seconds`` where measured, ``error`` where not ok, ``projected_from`` where projected.
     """
-    from facebench.presets import get_preset
-
     get_preset(preset)
     unknown = [m for m in methods if m not in MEMORY_METHODS]
     if unknown:
@@ -258,7 +248,8 @@ def bench_memory(methods: tuple[str, ...], resolutions: tuple[int, ...], batches
                 if guess is not None and guess > limit:
                     note = f"projected {guess:.0f} MiB > {budget:.0%} of {limit / budget:.0f} MiB available"
                     results.append({**_head(spec), "peak_mib": round(guess, 1), "status": "projected",
-                                    "device": device, "preset": preset, "projected_from": measured_res[:], "note": note})
+                                    "device": device, "preset": preset, "projected_from": measured_res[:],
+                                    "note": note})
                     if progress:
                         print(f"{method} res={res} batch={batch}: {note}, not run", file=sys.stderr, flush=True)
                     continue
@@ -268,7 +259,8 @@ def bench_memory(methods: tuple[str, ...], resolutions: tuple[int, ...], batches
                 row.pop("trace", None)
                 results.append(row)
                 if progress:
-                    print(f"{row['peak_mib']} MiB, {row['status']}" + (f" ({row['error']})" if row.get("error") else ""),
+                    print(f"{row['peak_mib']} MiB, {row['status']}"
+                          + (f" ({row['error']})" if row.get("error") else ""),
                           file=sys.stderr, flush=True)
                 if row["status"] == "ok":
                     measured.append((float(size), float(row["peak_mib"]) - fixed))

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facebench import geometry
-from facebench.prepare import DEFAULT_RESOLUTIONS, PrepareOptions, prepare
-from facebench.pts import write_pts
+from facebench.core import geometry
+from facebench.core.pts import write_pts
+from facebench.data.prepare import DEFAULT_RESOLUTIONS, PrepareOptions, prepare
 
 
 def make_bench_sources(folder: Path, n_images: int, size: int, margin: float, seed: int = 0) -> list[Path]:

@@ -30,6 +30,17 @@ from typing import Any
 
 import numpy as np
 
+from adc_model.model import ADCNet
+from baselines.dlib_ert import DlibERT, _dlib_options, ert_options
+from baselines.dlib_train import train_shape_predictor
+from baselines.holistic import HolisticConfig
+from facebench.bench.memory import MemorySpec, _template_landmarks, _training_step, available_mib
+from facebench.core.errors import FacebenchError
+from facebench.core.geometry import rescale_points
+from facebench.core.presets import get_preset
+from facebench.core.schemes import get_scheme
+from facebench.methods import METHOD_NAMES, get_method
+
 SPEED_METHODS = ("adc", "adc-light", "hg2", "fan4", "dlib-ert")
 
 
@@ -61,21 +72,12 @@ def _median_seconds(fn, repeats: int) -> float:
 
 
 def _adc_method(spec: SpeedSpec):
-    from adc_model.model import ADCNet
-    from facebench.methods import get_method
-    from facebench.presets import get_preset
-
     cls = get_method(spec.method)
     cfg = cls.config_for(get_preset(spec.preset), spec.res, spec.scheme)
     return cls(ADCNet(cfg.model).eval(), cfg)
 
 
 def _holistic_trunk(spec: SpeedSpec, size: int):
-    from baselines.holistic import HolisticConfig
-    from facebench.methods import get_method
-    from facebench.presets import get_preset
-    from facebench.schemes import get_scheme
-
     cls = get_method(spec.method)
     preset = get_preset(spec.preset)
     hcfg = HolisticConfig(method=spec.method, scheme=spec.scheme, num_points=get_scheme(spec.scheme).num_points,
@@ -85,11 +87,6 @@ def _holistic_trunk(spec: SpeedSpec, size: int):
 
 def _dlib_predictor(spec: SpeedSpec):
     """A DlibERT with the preset's forest, trained on 8 synthetic 256 px faces."""
-    from baselines.dlib_ert import DlibERT, _dlib_options, ert_options
-    from baselines.dlib_train import train_shape_predictor
-    from facebench.bench import _template_landmarks
-    from facebench.schemes import get_scheme
-
     opts = ert_options(spec.preset, {"oversampling_amount": 1})
     images = list(_image(256, 8))
     points = np.rint(_template_landmarks(spec.scheme, 256, 8)).astype(np.int64)
@@ -104,22 +101,19 @@ def _measure(spec: SpeedSpec) -> dict[str, Any]:
     import cv2
     import torch
 
-    from facebench.geometry import rescale_points
-
     torch.manual_seed(0)
     if spec.kind == "train":
-        from facebench.bench import MemorySpec, _training_step
-
         batch = 2 if spec.res >= 2048 else 4
         step = MemorySpec(spec.method, spec.res, batch, preset=spec.preset, device="cpu", scheme=spec.scheme)
         seconds = _median_seconds(lambda: _training_step(step), spec.repeats)
         return {"samples_per_second": round(batch / seconds, 3)}
 
     image = _image(spec.res)
-    if spec.method.startswith("adc"):
+    family = get_method(spec.method).family
+    if family == "adc":
         method = _adc_method(spec)
         fn = lambda: method.predict(image)  # noqa: E731
-    elif spec.method == "dlib-ert":
+    elif family == "ert":
         method = _dlib_predictor(spec)
         fn = lambda: rescale_points(  # noqa: E731
             method.predict(cv2.resize(image[0], (256, 256), interpolation=cv2.INTER_AREA)[None]), 256, spec.res)
@@ -145,7 +139,8 @@ def _child(spec: SpeedSpec, limit_bytes: int, conn) -> None:
     except Exception as err:  # noqa: BLE001 - reported as a row, never a crash of the benchmark
         text = str(err)
         oom = "memory" in text.lower() or "alloc" in text.lower()
-        conn.send({"status": "oom" if oom else "failed", "error": f"{err.__class__.__name__}: {text.splitlines()[0] if text else ''}"[:200]})
+        first = text.splitlines()[0] if text else ""
+        conn.send({"status": "oom" if oom else "failed", "error": f"{err.__class__.__name__}: {first}"[:200]})
         if not oom:
             traceback.print_exc()
     finally:
@@ -187,19 +182,20 @@ def plan_speed(methods: tuple[str, ...], resolutions: tuple[int, ...], preset: s
                train: bool = True, threads: int = 0) -> list[SpeedSpec]:
     specs: list[SpeedSpec] = []
     for m in methods:
+        family = get_method(m).family
         for r in sorted(resolutions):
-            if m.startswith("adc"):
+            if family == "adc":
                 specs.append(SpeedSpec("inference", m, r, "native", preset))
-            elif m == "dlib-ert":
+            elif family == "ert":
                 specs.append(SpeedSpec("inference", m, r, "upscale-256", preset))
             else:
                 specs.append(SpeedSpec("inference", m, r, "upscale-256", preset))
                 specs.append(SpeedSpec("inference", m, r, "holistic-full", preset, repeats=1 if r >= 2048 else 3))
     if train:
         for m in methods:
-            if m == "dlib-ert":
+            if not get_method(m).neural:
                 continue
-            for r in (sorted(resolutions) if m.startswith("adc") else [256]):
+            for r in (sorted(resolutions) if get_method(m).family == "adc" else [256]):
                 specs.append(SpeedSpec("train", m, r, "train", preset))
     return [replace(s, threads=threads) for s in specs]
 
@@ -210,16 +206,13 @@ def bench_speed(methods: tuple[str, ...], resolutions: tuple[int, ...], preset: 
     """All rows; an ``oom`` at some R marks the same (method, protocol) ``oom`` at larger R."""
     from tqdm import tqdm
 
-    from facebench.bench import available_mib
-    from facebench.errors import FacebenchError
-    from facebench.methods import METHOD_NAMES
-
     unknown = [m for m in methods if m not in METHOD_NAMES]
     if unknown:
         raise FacebenchError(f"unknown method(s) {', '.join(unknown)} (known: {', '.join(METHOD_NAMES)})")
     limit = int(budget * available_mib("cpu") * 2**20) + 4 * 2**30   # + the runtime's address space
     rows, failed = [], set()
-    for spec in tqdm(plan_speed(methods, resolutions, preset, train, threads), desc="bench speed", unit="run", disable=not progress):
+    for spec in tqdm(plan_speed(methods, resolutions, preset, train, threads), desc="bench speed", unit="run",
+                     disable=not progress):
         key = (spec.kind, spec.method, spec.protocol)
         if key in failed:
             rows.append({"kind": spec.kind, "method": spec.method, "res": spec.res, "protocol": spec.protocol,

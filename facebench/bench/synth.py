@@ -18,6 +18,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from facebench.bench.prepare import timed
+from facebench.data.synth.config import SynthConfig
+from facebench.data.synth.generate import encode_params, generate
+
 
 def bench_synth(subjects: int = 1, expressions: int = 2, cameras: int = 4, size: int = 4096,
                 image_format: str = "png", seed: int = 0, work_dir: str | Path | None = None) -> dict:
@@ -27,10 +31,6 @@ def bench_synth(subjects: int = 1, expressions: int = 2, cameras: int = 4, size:
     "bare_cpu_s", "bare_wall_s", "bare_cpu_s_per_image", "ratio", "ratio_wall"}``.
     """
     import cv2
-
-    from facebench.synth import SynthConfig, generate
-    from facebench.prepare_bench import timed
-    from facebench.synth.generate import encode_params
 
     cfg = SynthConfig(subjects=subjects, expressions=expressions, cameras=cameras, size=size,
                       seed=seed, image_format=image_format)

@@ -1,5 +1,5 @@
-"""The prepared dataset: reader and torch ``Dataset`` (the writer, ``prepare``, is in
-:mod:`facebench.prepare` and re-exported here).
+"""The prepared dataset on disk: its file names and the reader :class:`PreparedDataset` (the writer,
+``prepare``, is :mod:`facebench.data.prepare`; the torch ``Dataset`` is :mod:`facebench.nn.dataset`).
 
 A prepared dataset is a folder with ``manifest.parquet`` (one row per sample), ``dataset.json``
 and ``images/<R>/<id>.png`` (R x R, 8-bit RGB). Landmarks are stored once, in source-image pixels;
@@ -7,29 +7,31 @@ at resolution R they are ``geometry.to_crop(landmarks, box, R)``. Images in memo
 (H, W, 3) uint8 RGB (OpenCV decodes BGR; the reader converts).
 
 With ``prepare --upsample skip`` a sample whose crop is smaller than R has no R image: the reader
-refuses to load it, and :class:`LandmarkDataset` leaves such samples out (the user asked to skip
-them) and says how many in a warning.
+refuses to load it, and :class:`~facebench.nn.dataset.LandmarkDataset` leaves such samples out (the
+user asked to skip them) and says how many in a warning.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from facebench import geometry
-from facebench.augment import apply_lut, check_augment, random_colour_lut
-from facebench.errors import FacebenchError
-from facebench.prepare import (DATASET_JSON, IMAGES, MANIFEST, MANIFEST_COLUMNS, PLAN, PROXY_RES,
-                               prepare, prepare_default)
-from facebench.prepare_bench import bench_prepare
-from facebench.schemes import Scheme, get_scheme
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.schemes import Scheme, get_scheme
 
-__all__ = ["LandmarkDataset", "PreparedDataset", "bench_prepare", "prepare", "prepare_default"]
+PROXY_RES = 256
+DEFAULT_MARGIN = 0.25   # crop box margin, fraction of the landmark box's longer side per edge
+MANIFEST = "manifest.parquet"
+DATASET_JSON = "dataset.json"
+PLAN = ".prepare-plan.parquet"
+IMAGES = "images"
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "id", "source", "subject", "sequence", "view", "split", "subset", "scheme", "rel_path",
+    "src_path", "frame", "orig_w", "orig_h", "box", "crop_side", "landmarks")
 
 
 class PreparedDataset:
@@ -122,72 +124,3 @@ class PreparedDataset:
         if image.shape != (res, res, 3):
             raise FacebenchError(f"prepared image is {image.shape[1]}x{image.shape[0]}, expected {res}x{res}", path)
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-class LandmarkDataset(torch.utils.data.Dataset):
-    """One split at one resolution, as a torch ``Dataset`` of dicts:
-
-    ``image`` uint8 (3, R, R) RGB; ``landmarks`` float32 (N, 2) at R; ``proxy`` uint8 (3, P, P),
-    the P = ``proxy_res`` (256) rendition of the same sample read from ``images/256`` (not computed
-    from the R image; the same decode when R == P); ``proxy_landmarks`` float32 (N, 2) at P;
-    ``box`` float64 (4,) the crop box in source pixels; ``id`` str.
-
-    ``augment="colour"`` passes both renditions through one random colour transform per item
-    (:mod:`facebench.augment`; training only). An item decodes two files (one when R == P).
-    ``max_samples`` keeps that many samples evenly spaced over the split (deterministic, and every
-    subject stays represented).
-    """
-
-    def __init__(self, root_or_prepared: str | Path | PreparedDataset, split: str, res: int,
-                 proxy_res: int = PROXY_RES, max_samples: int | None = None, augment: str = "none") -> None:
-        ds = root_or_prepared if isinstance(root_or_prepared, PreparedDataset) else PreparedDataset(root_or_prepared)
-        self.prepared, self.res, self.proxy_res = ds, int(res), int(proxy_res)
-        self.augment = check_augment(augment)
-        for r in (self.res, self.proxy_res):
-            if r not in ds.resolutions:
-                prepared = ", ".join(map(str, ds.resolutions))
-                raise FacebenchError(f"resolution {r} was not prepared (prepared: {prepared})", ds.root)
-        rows = ds.split(split)
-        keep = ds.has_image(rows, self.res) & ds.has_image(rows, self.proxy_res)
-        if not keep.all():
-            warnings.warn(f"{int((~keep).sum())} of {len(rows)} {split} samples have no {self.res} image "
-                          "(prepared with --upsample skip) and are left out", stacklevel=2)
-            rows = rows[keep].reset_index(drop=True)
-        if max_samples is not None and max_samples < len(rows):
-            pick = np.unique(np.linspace(0, len(rows) - 1, max(int(max_samples), 0)).round().astype(int))
-            rows = rows.iloc[pick].reset_index(drop=True)
-        self.rows = rows
-        self.ids: list[str] = list(rows["id"])
-        self._landmarks = ds.landmarks(rows, self.res).astype(np.float32)            # (B, N, 2)
-        self._proxy_landmarks = ds.landmarks(rows, self.proxy_res).astype(np.float32)  # (B, N, 2)
-        self._boxes = np.stack(list(rows["box"])).astype(np.float64) if len(rows) else np.zeros((0, 4))
-
-    @property
-    def scheme(self) -> Scheme:
-        return self.prepared.scheme
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, index: int) -> dict:
-        sample_id = self.ids[index]
-        image = self.prepared.load_image(sample_id, self.res)
-        proxy = None if self.proxy_res == self.res else self.prepared.load_image(sample_id, self.proxy_res)
-        if self.augment == "colour":   # one transform for both renditions of the sample
-            lut = random_colour_lut()
-            image = apply_lut(image, lut)
-            proxy = None if proxy is None else apply_lut(proxy, lut)
-        image_t = self._tensor(image)
-        return {
-            "image": image_t,
-            "landmarks": torch.from_numpy(self._landmarks[index].copy()),
-            "proxy": image_t if proxy is None else self._tensor(proxy),
-            "proxy_landmarks": torch.from_numpy(self._proxy_landmarks[index].copy()),
-            "box": torch.from_numpy(self._boxes[index].copy()),
-            "id": sample_id,
-        }
-
-    @staticmethod
-    def _tensor(image: np.ndarray) -> torch.Tensor:
-        """(H, W, 3) uint8 -> contiguous (3, H, W) uint8 tensor."""
-        return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))

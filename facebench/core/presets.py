@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-from facebench.errors import FacebenchError
+from facebench.core.errors import FacebenchError
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facebench.errors import FacebenchError
+from facebench.core.errors import FacebenchError
 
 ZERO_BASED_TAG = "// facebench: 0-based, pixel centres at integer coordinates"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-from facebench.errors import FacebenchError
+from facebench.core.errors import FacebenchError
 
 REGION_NAMES: tuple[str, ...] = ("eye_left", "eye_right", "nose", "mouth")
 

@@ -1,6 +1,6 @@
 """``facebench prepare``: ingest inputs, split by subject, cut square face crops, write the pyramid.
 
-Output (DESIGN.md, "Prepared dataset"): ``OUT/manifest.parquet`` (one row per sample, columns
+Output (docs/design.md, "Prepared dataset"): ``OUT/manifest.parquet`` (one row per sample, columns
 :data:`MANIFEST_COLUMNS`), ``OUT/images/<R>/<id>.png`` (8-bit RGB) and ``OUT/dataset.json``.
 
 Decisions (also in ``facebench prepare --help``):
@@ -49,29 +49,27 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from facebench import __version__, geometry
-from facebench.errors import FacebenchError
-from facebench.ingest import Ingested, ingest_300vw, ingest_300w, ingest_studio
-from facebench.pyramid import TMP_SUFFIX, CropJob, SourceTask, init_worker, png_size, run_task
-from facebench.runfolder import write_json, write_parquet
-from facebench.schemes import Scheme, get_scheme, is_prefix
-from facebench.synth import SynthConfig
+from facebench import __version__
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.io import write_json, write_parquet
+from facebench.core.prepared import DATASET_JSON, DEFAULT_MARGIN, IMAGES, MANIFEST, MANIFEST_COLUMNS, PLAN, PROXY_RES
+from facebench.core.schemes import Scheme, get_scheme, is_prefix
+from facebench.data.ingest.records import Ingested
+from facebench.data.ingest.studio import ingest_studio
+from facebench.data.ingest.vw300 import ingest_300vw
+from facebench.data.ingest.w300 import ingest_300w
+from facebench.data.pyramid import TMP_SUFFIX, CropJob, SourceTask, init_worker, png_size, run_task
+from facebench.data.synth.config import SynthConfig
+from facebench.data.synth.generate import generate
 
 DEFAULT_RESOLUTIONS: tuple[int, ...] = (256, 512, 1024, 2048, 4096)
-PROXY_RES = 256
 DEFAULT_OUT = Path("data/default")
 DEFAULT_SYNTH_DIR = Path("data/synth-default")
 # the capture `facebench prepare` synthesizes when given no input, sized to build in a few minutes on
 # 2 cores: 8 subjects (4 train / 4 test) x the first 6 expressions x 4 cameras = 192 images at 4096,
 # written as JPEG (q 95) like most studio stills; measured in docs/bench/prepare.md.
 DEFAULT_SYNTH = SynthConfig(subjects=8, expressions=6, cameras=4, size=4096, seed=0, image_format="jpg")
-MANIFEST = "manifest.parquet"
-DATASET_JSON = "dataset.json"
-PLAN = ".prepare-plan.parquet"
-IMAGES = "images"
-MANIFEST_COLUMNS: tuple[str, ...] = (
-    "id", "source", "subject", "sequence", "view", "split", "subset", "scheme", "rel_path",
-    "src_path", "frame", "orig_w", "orig_h", "box", "crop_side", "landmarks")
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ class PrepareOptions:
     resolutions: tuple[int, ...] = DEFAULT_RESOLUTIONS
     test_fraction: float = 0.5
     seed: int = 0
-    margin: float = 0.25
+    margin: float = DEFAULT_MARGIN
     vw_stride: int = 5
     upsample: str = "flag"            # flag | skip
     scheme: str | None = None         # None: the inputs' own scheme
@@ -166,8 +164,6 @@ def prepare_default(out: str | Path = DEFAULT_OUT, synth_dir: str | Path = DEFAU
                     options: PrepareOptions = PrepareOptions(), workers: int | None = None,
                     progress: bool = True) -> PrepareSummary:
     """No input given: synthesize :data:`DEFAULT_SYNTH` into ``synth_dir`` and prepare it."""
-    from facebench.synth import generate
-
     generate(Path(synth_dir), DEFAULT_SYNTH, workers=workers or os.cpu_count() or 1, progress=progress)
     return prepare(out, studio=(synth_dir,), options=options, workers=workers, progress=progress)
 

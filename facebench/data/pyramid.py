@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facebench import geometry
-from facebench.errors import FacebenchError
+from facebench.core.errors import FacebenchError
+from facebench.core.pixels import crop_pixels, resample
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TMP_SUFFIX = ".tmp.png"   # temporaries: ".<id>.<pid>.tmp.png" (cv2 picks the codec by extension)
@@ -109,29 +109,6 @@ def _run_video(task: SourceTask) -> None:
             write_pyramid(crop_pixels(frame, np.asarray(job.box)), job.targets)
     finally:
         cap.release()
-
-
-def crop_pixels(image: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """The pixels (S, S, C) of a pixel-aligned box (4,) over image (H, W, C); outside the image
-    the nearest edge pixel is repeated (border replication)."""
-    c0, r0, w, h = geometry.pixel_window(box)
-    height, width = image.shape[:2]
-    if c0 >= 0 and r0 >= 0 and c0 + w <= width and r0 + h <= height:
-        return image[r0:r0 + h, c0:c0 + w]
-    rows = np.clip(np.arange(r0, r0 + h), 0, height - 1)
-    cols = np.clip(np.arange(c0, c0 + w), 0, width - 1)
-    return image[np.ix_(rows, cols)]
-
-
-def resample(crop: np.ndarray, res: int) -> np.ndarray:
-    """A square crop (S, S, C) at ``res x res``: area averaging down, bilinear up (see above)."""
-    import cv2
-
-    side = crop.shape[0]
-    if side == res:
-        return crop
-    interp = cv2.INTER_AREA if side > res else cv2.INTER_LINEAR
-    return cv2.resize(crop, (res, res), interpolation=interp)
 
 
 def write_pyramid(crop: np.ndarray, targets: tuple[tuple[int, str], ...]) -> None:

@@ -36,9 +36,9 @@ from typing import Sequence
 
 import numpy as np
 
-from facebench import geometry
-from facebench.errors import FacebenchError
-from facebench.schemes import Scheme
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.schemes import Scheme
 
 NORMS: tuple[str, ...] = ("inter-ocular", "inter-pupil", "bbox", "bbox-diag")
 THRESHOLDS: tuple[float, ...] = (0.08, 0.1)

@@ -26,11 +26,16 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from facebench import geometry, runfolder
-from facebench.errors import FacebenchError
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.io import atomic_write_bytes, read_json
+from facebench.core.pixels import crop_pixels, resample
+from facebench.core.prepared import DEFAULT_MARGIN
+from facebench.core.pts import ZERO_BASED_TAG, read_pts, write_pts
+from facebench.methods import get_method
+from facebench.run import folder as runfolder
 
 DETECT_MAX_SIDE = 1024   # photos are shrunk to this longer side for detection (faces >= 80 px remain)
-DEFAULT_MARGIN = 0.25
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,8 @@ def detect_face(image: np.ndarray, detector: Any = None, max_side: int = DETECT_
     detector = detector or _detector()
     height, width = image.shape[:2]
     factor = min(1.0, max_side / max(height, width))
-    small = image if factor == 1.0 else cv2.resize(image, (max(1, round(width * factor)), max(1, round(height * factor))),
-                                                   interpolation=cv2.INTER_AREA)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    small = image if factor == 1.0 else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     small = np.ascontiguousarray(small)
     upsample_passes = (0, 1) if max(small.shape[:2]) < 640 else (0,)
     for upsample in upsample_passes:
@@ -107,8 +112,6 @@ def face_crop_box(points_box: np.ndarray, margin: float) -> np.ndarray:
 def crop_face(image: np.ndarray, crop_box: np.ndarray, res: int) -> np.ndarray:
     """The pixels of a pixel-aligned square crop box (border replicated) at ``res x res``,
     resampled exactly as ``facebench prepare`` does (area averaging down)."""
-    from facebench.pyramid import crop_pixels, resample
-
     return np.ascontiguousarray(resample(crop_pixels(image, crop_box), res))
 
 
@@ -140,9 +143,8 @@ def calibrate_detector(samples: Iterable[tuple[np.ndarray, np.ndarray]], detecto
 
 def capture_samples(folder: Path, limit: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(image RGB, landmarks) of a studio capture laid out as ``<subject>/<expression>/<camera>``."""
-    from facebench.pts import read_pts
-
-    images = sorted(p for p in Path(folder).glob("*/*/*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff"))
+    images = sorted(p for p in Path(folder).glob("*/*/*")
+                    if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff"))
     for path in images[:limit]:
         yield read_rgb(path), read_pts(path.with_suffix(".pts"))
 
@@ -187,13 +189,11 @@ class LoadedRun:
 
 def load_run(run: Path, device: str = "auto") -> LoadedRun:
     """The model of a run folder, the resolution it is fed at and its dataset's crop margin."""
-    from facebench.methods import get_method
-
     run = Path(run)
     config_path = run / runfolder.CONFIG
     if not config_path.is_file():
         raise FacebenchError("not a run folder (no config.json)", run)
-    config = runfolder.read_json(config_path)
+    config = read_json(config_path)
     cls = get_method(str(config.get("method")))
     model_file = Path(config["checkpoint"]) if config.get("checkpoint") else run / cls.model_file
     model = cls.load(model_file, device=device)
@@ -201,7 +201,7 @@ def load_run(run: Path, device: str = "auto") -> LoadedRun:
     margin, note = DEFAULT_MARGIN, None
     info = Path(str(config.get("data", ""))) / "dataset.json"
     if info.is_file():
-        margin = float(runfolder.read_json(info).get("options", {}).get("margin", DEFAULT_MARGIN))
+        margin = float(read_json(info).get("options", {}).get("margin", DEFAULT_MARGIN))
     else:
         note = f"{info} not found: using the default crop margin {DEFAULT_MARGIN}"
     return LoadedRun(model, res, margin, note)
@@ -214,13 +214,12 @@ def _outputs(image: Path, out: Path | None) -> tuple[Path, Path]:
 
 def _check_outputs(images: list[Path], out: Path | None) -> None:
     """Refuse before any work: two photos writing one file, or clobbering a .pts not ours."""
-    from facebench.pts import ZERO_BASED_TAG
-
     seen: dict[Path, Path] = {}
     for image in images:
         pts, _ = _outputs(image, out)
         if pts in seen:
-            raise FacebenchError(f"{seen[pts]} and {image} would both write {pts.name} (use separate --out folders)", image)
+            raise FacebenchError(f"{seen[pts]} and {image} would both write {pts.name} (use separate --out folders)",
+                                 image)
         seen[pts] = image
         if pts.exists() and ZERO_BASED_TAG not in pts.read_text(errors="replace"):
             raise FacebenchError(f"{pts.name} beside it is not a facebench prediction (an annotation?); "
@@ -252,8 +251,6 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
         raise FacebenchError(f"passes must be >= 1, got {passes}")
     import cv2
     from tqdm import tqdm
-
-    from facebench.pts import write_pts
 
     images = [Path(p) for p in images]
     for image in images:
@@ -293,6 +290,6 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
         ok, png = cv2.imencode(".png", cv2.cvtColor(draw_overlay(photo, points, crop_box), cv2.COLOR_RGB2BGR))
         if not ok:
             raise FacebenchError("cannot encode the overlay image", overlay_path)
-        runfolder.atomic_write_bytes(overlay_path, png.tobytes())
+        atomic_write_bytes(overlay_path, png.tobytes())
         results.append(Prediction(path, points, crop_box, box is None, pts_path, overlay_path))
     return results

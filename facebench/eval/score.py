@@ -31,9 +31,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from facebench import __version__, geometry, metrics, runfolder
-from facebench.errors import FacebenchError
-from facebench.pts import read_pts
+from facebench import __version__
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.io import read_json, write_json
+from facebench.core.prepared import PreparedDataset
+from facebench.core.pts import read_pts
+from facebench.data.ingest.studio import read_capture_json
+from facebench.eval import metrics
+from facebench.run import folder as runfolder
 
 EXTERNAL = "external"          # config.json "method" of a scored run
 SOURCE_RES = 0                 # run-folder "res" meaning "source-image pixels, no mapping"
@@ -65,8 +71,6 @@ def score_predictions(data: str | Path, pred_dir: str | Path, *, split: str = "t
     ``data``, score them with :func:`facebench.metrics.summarize`, and optionally write the run
     folder ``out`` (``config.json`` with method ``external``, ``predictions.parquet``,
     ``metrics.json``) that ``facebench report`` treats like any trained method."""
-    from facebench.dataset import PreparedDataset
-
     ds = PreparedDataset(Path(data))
     pred_dir = Path(pred_dir)
     if not pred_dir.is_dir():
@@ -131,7 +135,7 @@ def _write_run(run_dir: Path, ds, pred_dir: Path, split: str, res: int | None, n
                              "`facebench score` output", run_dir)
     if old_config.is_file():
         try:
-            old = runfolder.read_json(old_config)
+            old = read_json(old_config)
         except ValueError:
             raise FacebenchError("exists but its config.json is unreadable; choose another --out", run_dir) from None
         if old.get("method") != EXTERNAL:
@@ -140,15 +144,15 @@ def _write_run(run_dir: Path, ds, pred_dir: Path, split: str, res: int | None, n
         same = all(old.get(k) == config[k] for k in ("data", "pred_dir", "split", "norm"))
         metrics_path = run_dir / runfolder.METRICS
         if same and metrics_path.is_file():
-            by_res = dict(runfolder.read_json(metrics_path).get("by_res", {}))
+            by_res = dict(read_json(metrics_path).get("by_res", {}))
         if not same:   # other predictions: start the run's files again rather than mix them
             for name in (runfolder.METRICS, runfolder.PREDICTIONS):
                 (run_dir / name).unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
-    runfolder.write_json(run_dir / runfolder.CONFIG, config)
+    write_json(run_dir / runfolder.CONFIG, config)
     runfolder.merge_predictions(run_dir, runfolder.predictions_frame(ids, r, pred, gt, subsets, norms))
     by_res[str(r)] = summary
-    runfolder.write_json(run_dir / runfolder.METRICS, {
+    write_json(run_dir / runfolder.METRICS, {
         "status": "ok", **summary, "by_res": by_res,
         "timing": {"train_seconds": None, "predict_seconds_per_image": None},
     })
@@ -175,8 +179,6 @@ def _pts_bases(ds, rows) -> list[int]:
     """The index base of each row's untagged .pts file (a tagged file is 0-based whatever this says):
     1 for 300-W / 300-VW; for studio samples, the ``pts_base`` of the capture folder (from
     dataset.json's inputs) the sample came from, 1 when it has none or is no longer there."""
-    from facebench.ingest.studio import read_capture_json
-
     studio_roots = [Path(i["path"]) for i in ds.info.get("inputs", []) if i.get("kind") == "studio"]
     base_of_root: dict[Path, int] = {}
     for root in studio_roots:

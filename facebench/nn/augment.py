@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from facebench.errors import FacebenchError
+from facebench.core.errors import FacebenchError
 
 AUGMENTS = ("none", "colour")
 GAMMA = (0.55, 1.8)     # log-uniform

@@ -4,7 +4,7 @@ al. (section 4.5): the last fully connected layer is discarded to keep the netwo
 convolutional, and stages are appended that each take the image features and the previous
 stage's heatmaps.
 
-``CNN67Trunk`` has the trunk contract of ``adc_model.hourglass``: (B, 3, S, S) float in
+``CNN67Trunk`` has the trunk contract of ``facebench.nn.hourglass``: (B, 3, S, S) float in
 [-0.5, 0.5] -> tuple of ``stages`` logit tensors (B, N, S/4, S/4). ``cnn67`` is the holistic
 6-stage method; ADC's ``adc-cnn67`` puts ``CNN67Trunk(.., stages=1)`` in place of each hourglass.
 
@@ -24,15 +24,12 @@ Architecture (``w`` = ``width``; every convolution is 3x3 + BN + ReLU, CNN-6/7's
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from adc_model.blocks import glorot_init_
-from baselines.cpm import conv_bn_relu
-from baselines.holistic import HolisticConfig, HolisticHeatmapMethod
+from facebench.nn.blocks import glorot_init_
+from facebench.nn.cpm import conv_bn_relu
 
 
 class CNN67Stage(nn.Module):
@@ -80,18 +77,3 @@ class CNN67Trunk(nn.Module):
         for stage in self.stages[1:]:
             outputs.append(stage(torch.cat([feats, outputs[-1]], dim=1)))  # (B, N, S/4, S/4)
         return tuple(outputs)
-
-
-class CNN67(HolisticHeatmapMethod):
-    """Holistic 6-stage fully convolutional CNN-6/7 (the ablation of the paper's Figure 7)."""
-
-    name: ClassVar[str] = "cnn67"
-    stages: ClassVar[int] = 6
-
-    @classmethod
-    def build_trunk(cls, cfg: HolisticConfig) -> nn.Module:
-        return CNN67Trunk(cfg.num_points, cfg.width, cfg.depth, stages=cfg.stages)
-
-    @classmethod
-    def heads(cls, trunk: nn.Module) -> list[nn.Conv2d]:
-        return [stage.head for stage in trunk.stages]

@@ -3,7 +3,7 @@ Cao et al., "Realtime Multi-Person 2D Pose Estimation using Part Affinity Fields
 shared image features, then ``stages`` stages that each map the features (and, from stage 2 on,
 the previous stage's heatmaps) to heatmaps; every stage is supervised.
 
-``CPMTrunk`` has the trunk contract of ``adc_model.hourglass``: (B, 3, S, S) float in
+``CPMTrunk`` has the trunk contract of ``facebench.nn.hourglass``: (B, 3, S, S) float in
 [-0.5, 0.5] -> tuple of ``stages`` logit tensors (B, N, S/4, S/4). ``cpm6`` is the holistic
 6-stage method; ADC's ``adc-cpm`` puts ``CPMTrunk(.., stages=1)`` in place of each hourglass.
 
@@ -24,13 +24,10 @@ Architecture (``w`` = ``width``):
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from torch import Tensor, nn
 
-from adc_model.blocks import glorot_init_
-from baselines.holistic import HolisticConfig, HolisticHeatmapMethod
+from facebench.nn.blocks import glorot_init_
 
 STAGE_CONVS = 5    # 7x7 convolutions per stage (Cao et al.)
 STAGE_KERNEL = 7
@@ -85,18 +82,3 @@ class CPMTrunk(nn.Module):
         for stage in self.stages[1:]:
             outputs.append(stage(torch.cat([feats, outputs[-1]], dim=1)))  # (B, N, S/4, S/4)
         return tuple(outputs)
-
-
-class CPM6(HolisticHeatmapMethod):
-    """Holistic 6-stage convolutional pose machine (the ablation of the paper's Figure 7)."""
-
-    name: ClassVar[str] = "cpm6"
-    stages: ClassVar[int] = 6
-
-    @classmethod
-    def build_trunk(cls, cfg: HolisticConfig) -> nn.Module:
-        return CPMTrunk(cfg.num_points, cfg.width, cfg.depth, stages=cfg.stages)
-
-    @classmethod
-    def heads(cls, trunk: nn.Module) -> list[nn.Conv2d]:
-        return [stage.head for stage in trunk.stages]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from facebench import geometry
+from facebench.core import geometry
 
 SIGMA = 1.0           # Gaussian standard deviation, heatmap pixels
 QUARTER_SHIFT = 0.25  # sub-pixel step toward the higher neighbour, heatmap pixels

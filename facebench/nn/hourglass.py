@@ -14,7 +14,7 @@ from functools import partial
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from adc_model.blocks import BlockFactory, ResidualBlock
+from facebench.nn.blocks import BlockFactory, ResidualBlock
 
 
 class Hourglass(nn.Module):

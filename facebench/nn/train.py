@@ -32,12 +32,13 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
-from facebench.errors import FacebenchError
-from facebench.runfolder import TRAIN_LOG, atomic_write_bytes
+from facebench.core.errors import FacebenchError
+from facebench.core.io import atomic_write_bytes
 
 LossFn = Callable[[nn.Module, dict[str, Any]], tuple[torch.Tensor, dict[str, float]]]  # (loss, logged scalars)
 
 CHECKPOINT_DIR = "checkpoints"
+TRAIN_LOG = "train_log.csv"   # one row per epoch, in the run folder
 
 
 @dataclass

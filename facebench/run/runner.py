@@ -13,21 +13,26 @@ A run whose training fails records ``status: failed`` (or ``oom``) and the reaso
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from adc_model.train import is_main_process, world
-from facebench import __version__, geometry, runfolder
-from facebench.errors import FacebenchError
-from facebench.methods import Method, TrainContext, get_method
-from facebench.presets import get_preset
-from facebench.schemes import is_prefix
+from facebench import __version__
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.io import read_json, write_json
+from facebench.core.prepared import PreparedDataset
+from facebench.core.presets import get_preset
+from facebench.core.schemes import is_prefix
+from facebench.eval import metrics as M
+from facebench.method import Method, TrainContext
+from facebench.methods import get_method
+from facebench.nn.train import is_main_process, world
+from facebench.run import folder as runfolder
 
 
 class RunFailed(FacebenchError):
@@ -65,8 +70,6 @@ def _now() -> str:
 
 def run(cfg: RunConfig) -> dict:
     """Train or load ``cfg.method``, evaluate it at ``cfg.res``; returns the metrics dict."""
-    from facebench.dataset import PreparedDataset
-
     cls = get_method(cfg.method)
     preset = get_preset(cfg.preset)
     data = PreparedDataset(cfg.data)
@@ -74,14 +77,15 @@ def run(cfg: RunConfig) -> dict:
     for r in {cfg.res, model_res}:
         if r not in data.resolutions:
             raise FacebenchError(f"the prepared dataset has no {r} px images (it has "
-                                 f"{', '.join(map(str, data.resolutions))}); re-run prepare with --resolutions", cfg.data)
+                                 f"{', '.join(map(str, data.resolutions))}); re-run prepare with --resolutions",
+                                 cfg.data)
     if cfg.checkpoint is not None and not Path(cfg.checkpoint).is_file():
         raise FacebenchError("model file not found", cfg.checkpoint)
 
     run_dir = cfg.run_dir
     metrics_path = run_dir / runfolder.METRICS
     if metrics_path.exists() and not cfg.force:
-        done = runfolder.read_json(metrics_path)
+        done = read_json(metrics_path)
         if done.get("status") == "ok":
             return done
     if cfg.force and run_dir.exists():
@@ -104,7 +108,7 @@ def run(cfg: RunConfig) -> dict:
         "facebench_version": __version__, "created": _now(),
     }
     if is_main_process():
-        runfolder.write_json(run_dir / runfolder.CONFIG, config)
+        write_json(run_dir / runfolder.CONFIG, config)
 
     t0 = time.perf_counter()
     try:
@@ -118,7 +122,7 @@ def run(cfg: RunConfig) -> dict:
         return {"status": "ok", "rank": world()[0]}
     train_seconds = time.perf_counter() - t0 if cfg.checkpoint is None else 0.0
     config["params"] = int(model.num_parameters())
-    runfolder.write_json(run_dir / runfolder.CONFIG, config)
+    write_json(run_dir / runfolder.CONFIG, config)
 
     try:
         summary, per_image_s = _evaluate_model(model, cls, data, model_res, cfg.res, cfg.norm, run_dir,
@@ -129,21 +133,20 @@ def run(cfg: RunConfig) -> dict:
     metrics = {"status": "ok", **summary, "by_res": {str(cfg.res): summary},
                "timing": {"train_seconds": round(train_seconds, 3),
                           "predict_seconds_per_image": round(per_image_s, 6)}}
-    if hasattr(model, "run_info"):
-        metrics["run_info"] = model.run_info()
-    runfolder.write_json(metrics_path, metrics)
+    run_info = model.run_info()
+    if run_info is not None:
+        metrics["run_info"] = run_info
+    write_json(metrics_path, metrics)
     return metrics
 
 
 def evaluate(run_dir: Path, res: int, progress: bool = True) -> dict:
     """Score an existing run's model at resolution ``res``; adds ``by_res[res]`` to metrics.json."""
-    from facebench.dataset import PreparedDataset
-
     run_dir = Path(run_dir)
     if not (run_dir / runfolder.CONFIG).is_file():
         raise FacebenchError("not a run folder (no config.json)", run_dir)
-    config = runfolder.read_json(run_dir / runfolder.CONFIG)
-    metrics = runfolder.read_json(run_dir / runfolder.METRICS) if (run_dir / runfolder.METRICS).exists() else {}
+    config = read_json(run_dir / runfolder.CONFIG)
+    metrics = read_json(run_dir / runfolder.METRICS) if (run_dir / runfolder.METRICS).exists() else {}
     if metrics.get("status") != "ok":
         raise FacebenchError(f"the run did not finish (status {metrics.get('status', 'missing')})", run_dir)
     cls = get_method(config["method"])
@@ -156,7 +159,7 @@ def evaluate(run_dir: Path, res: int, progress: bool = True) -> dict:
     summary, _ = _evaluate_model(model, cls, data, model_res, res, config.get("norm", "inter-ocular"),
                                  run_dir, progress, write_examples=False)
     metrics.setdefault("by_res", {})[str(res)] = summary
-    runfolder.write_json(run_dir / runfolder.METRICS, metrics)
+    write_json(run_dir / runfolder.METRICS, metrics)
     return summary
 
 
@@ -174,8 +177,8 @@ def _resolve_init(cfg: RunConfig, cls: type[Method], data_root: Path) -> Path | 
     best: tuple[int, Path] | None = None
     for config_path in Path(cfg.out).glob(f"*/{runfolder.CONFIG}"):
         try:
-            other = runfolder.read_json(config_path)
-            ok = runfolder.read_json(config_path.parent / runfolder.METRICS).get("status") == "ok"
+            other = read_json(config_path)
+            ok = read_json(config_path.parent / runfolder.METRICS).get("status") == "ok"
         except (OSError, ValueError):
             continue
         model_file = config_path.parent / cls.model_file
@@ -206,8 +209,6 @@ def _train_or_load(cfg: RunConfig, cls: type[Method], preset, data, model_res: i
 def _evaluate_model(model: Method, cls: type[Method], data, model_res: int, res: int, norm: str,
                     run_dir: Path, progress: bool, write_examples: bool) -> tuple[dict, float]:
     """Predict the test split at ``model_res``, map to ``res``, score, write predictions."""
-    from facebench import metrics as M
-
     rows = data.split("test")
     if len(rows) == 0:
         raise FacebenchError("the prepared dataset has no test samples", data.root)
@@ -232,7 +233,7 @@ def _evaluate_model(model: Method, cls: type[Method], data, model_res: int, res:
     summary = M.summarize(pred, gt, scheme, norm=norm, subsets=subsets, ids=ids)
     norms = M.normaliser(gt, scheme, norm)
     runfolder.merge_predictions(run_dir, runfolder.predictions_frame(ids, res, pred, gt, subsets, norms))
-    if write_examples and hasattr(model, "write_examples"):
+    if write_examples and model.writes_examples:
         k = min(4, len(ids))
         images = np.stack([data.load_image(i, res) for i in ids[:k]])
         model.write_examples(run_dir / runfolder.EXAMPLES, images, gt[:k], ids[:k])
@@ -259,7 +260,7 @@ def _eval_scheme(model: Method, scheme):
 
 def _record_failure(run_dir: Path, err: BaseException) -> None:
     status = "oom" if _is_oom(err) else "failed"
-    runfolder.write_json(run_dir / runfolder.METRICS, {"status": status, "error": _one_line(err)})
+    write_json(run_dir / runfolder.METRICS, {"status": status, "error": _one_line(err)})
 
 
 def _is_oom(err: BaseException) -> bool:

@@ -1,5 +1,5 @@
 """Tiny synthetic landmark data for the adc_model tests: dark dots on a light background laid out
-like a face (two eyes, nose, mouth, jaw arc), items shaped as ``facebench.dataset.LandmarkDataset``'s."""
+like a face (two eyes, nose, mouth, jaw arc), items shaped as ``facebench.nn.dataset.LandmarkDataset``'s."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from facebench import geometry
-from facebench.schemes import IBUG68
+from facebench.core import geometry
+from facebench.core.schemes import IBUG68
 
 
 def face_template(scheme=IBUG68) -> np.ndarray:

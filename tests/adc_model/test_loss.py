@@ -3,13 +3,14 @@ import torch
 
 from adc_model.loss import adc_loss, squared_error
 from adc_model.model import ADCOutput
-from facebench import geometry
-from facebench.schemes import IBUG68
+from facebench.core import geometry
+from facebench.core.schemes import IBUG68
 
 
 def _output(coarse, refined_stages):
     b, n = coarse.shape[:2]
-    return ADCOutput(torch.zeros(b, n, 4, 4), coarse, torch.zeros(b, 4, 4), (), (), refined_stages[-1], tuple(refined_stages))
+    return ADCOutput(torch.zeros(b, n, 4, 4), coarse, torch.zeros(b, 4, 4), (), (), refined_stages[-1],
+                     tuple(refined_stages))
 
 
 def _case():

@@ -3,11 +3,12 @@ import pytest
 import torch
 
 from adc_model.method import ADC, ADCCNN67, ADCCPM, ADCLight, ADCStack2
-from facebench.dataset import PreparedDataset
-from facebench.errors import FacebenchError
-from facebench.methods import TrainContext, get_method
-from facebench.presets import get_preset
-from facebench.schemes import REGION_NAMES, STUDIO89
+from facebench.core.errors import FacebenchError
+from facebench.core.prepared import PreparedDataset
+from facebench.core.presets import get_preset
+from facebench.core.schemes import REGION_NAMES, STUDIO89
+from facebench.method import TrainContext
+from facebench.methods import get_method
 
 SMOKE = get_preset("smoke")
 

@@ -1,11 +1,10 @@
 import pytest
 import torch
 
-from adc_model.blocks import count_parameters
 from adc_model.loss import adc_loss
 from adc_model.model import ADCConfig, ADCNet, make_proxy, normalise_image
-from facebench.schemes import IBUG68
-
+from facebench.core.schemes import IBUG68
+from facebench.nn.blocks import count_parameters
 from tests.adc_model.synthetic import synthetic_samples
 
 
@@ -27,7 +26,8 @@ def test_forward_shapes_and_refined_replaces_only_regional_points():
     assert torch.allclose(out.global_heatmaps.sum(dim=(-2, -1)), torch.ones(2, 68))
     assert out.coarse.shape == out.refined.shape == (2, 68, 2) and out.boxes.shape == (2, 4, 4)
     assert [c.shape for c in out.crops] == [(2, 3, 16, 16)] * 4
-    assert [h.shape[1] for h in out.regional_heatmaps] == [len(IBUG68.regions[r]) for r in ("eye_left", "eye_right", "nose", "mouth")]
+    regions = ("eye_left", "eye_right", "nose", "mouth")
+    assert [h.shape[1] for h in out.regional_heatmaps] == [len(IBUG68.regions[r]) for r in regions]
     jaw = list(IBUG68.global_only)
     assert torch.equal(out.refined[:, jaw], out.coarse[:, jaw])
     assert not torch.allclose(out.refined[:, list(IBUG68.regional)], out.coarse[:, list(IBUG68.regional)])

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from adc_model.ops import roi_crop, roi_crop_batch, soft_argmax2d, spatial_softmax2d, subsamples_for
-from facebench import geometry
+from facebench.core import geometry
 
 
 def test_soft_argmax_of_one_hot_is_its_peak():
@@ -30,7 +30,8 @@ def test_spatial_softmax_sums_to_one_per_channel_and_keeps_order():
 
 
 def test_gradcheck_softmax_and_soft_argmax():
-    logits = torch.randn(1, 2, 4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    logits = torch.randn(1, 2, 4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1),
+                         requires_grad=True)
     assert torch.autograd.gradcheck(lambda x: soft_argmax2d(spatial_softmax2d(x)), (logits,))
 
 
@@ -39,7 +40,8 @@ def test_gradcheck_roi_crop_wrt_boxes_and_image():
     image = torch.rand(1, 14, 15, dtype=torch.float64, generator=g, requires_grad=True)
     # Non-integer corners (bilinear sampling is smooth between pixel centres); the second box is
     # larger than 4 * 2 px, so it is averaged from k = 3 samples per crop pixel and axis.
-    boxes = torch.tensor([[3.21, 4.13, 9.77, 10.31], [0.33, 1.27, 11.91, 12.87]], dtype=torch.float64, requires_grad=True)
+    boxes = torch.tensor([[3.21, 4.13, 9.77, 10.31], [0.33, 1.27, 11.91, 12.87]], dtype=torch.float64,
+                         requires_grad=True)
     assert subsamples_for(11.58, 4) == 3
     assert torch.autograd.gradcheck(lambda b, im: roi_crop(im, b, 4), (boxes, image))
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from adc_model.regions import boxes_contain, from_region, jitter_box, region_boxes, region_indices, to_region
-from facebench.schemes import IBUG68, REGION_NAMES, STUDIO89
+from facebench.core.schemes import IBUG68, REGION_NAMES, STUDIO89
 
 
 @pytest.mark.parametrize("scheme", [IBUG68, STUDIO89])

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from baselines.dlib_ert import PRESET_OPTIONS, DlibERT, ert_options, margin_box
-from facebench import geometry
-from facebench.dataset import PreparedDataset
-from facebench.errors import FacebenchError
-from facebench.methods import TrainContext
-from facebench.presets import get_preset
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.prepared import PreparedDataset
+from facebench.core.presets import get_preset
+from facebench.method import TrainContext
 
 
 def test_paper_options_are_dlibs_documented_defaults():

@@ -9,13 +9,12 @@ import pandas as pd
 import pytest
 import torch
 
+from baselines.ablations import CNN67, CPM6
 from baselines.holistic import HolisticConfig, heatmap_loss, to_model_input
-from baselines.cnn67 import CNN67
-from baselines.cpm import CPM6
 from baselines.hourglass import FAN4, HG2
-from facebench.errors import FacebenchError
-from facebench.methods import TrainContext
-from facebench.presets import get_preset
+from facebench.core.errors import FacebenchError
+from facebench.core.presets import get_preset
+from facebench.method import TrainContext
 
 
 def _hg2(size: int = 128) -> HG2:

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from adc_model.blocks import count_parameters
 from baselines.holistic import HolisticConfig
 from baselines.hourglass import FAN4, HG2, FANBlock
+from facebench.nn.blocks import count_parameters
 
 
 def test_fan_block_parameter_count_by_hand():

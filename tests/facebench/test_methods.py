@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facebench.dataset import PreparedDataset
-from facebench.methods import METHOD_NAMES, TrainContext, get_method
-from facebench.presets import get_preset
+from facebench.core.prepared import PreparedDataset
+from facebench.core.presets import get_preset
+from facebench.method import TrainContext
+from facebench.methods import METHOD_NAMES, get_method
 
 RES = 256  # tiny_prepared has 128 and 256; every method can be trained and run at 256
 

@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from facebench.cli import cli
-from facebench.presets import PRESETS, get_preset
+from facebench.core.presets import PRESETS, get_preset
 from facebench.reproduce import ablation_res, chains, plan, wall_seconds
 
 
@@ -26,7 +26,8 @@ def test_plan_follows_the_papers_protocol():
 @pytest.mark.slow
 def test_reproduce_smoke_writes_every_run_and_the_report(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["reproduce", "--preset", "smoke", "--out", "out", "--workers", "2", "--jobs", "2"])
+    result = CliRunner().invoke(cli, ["reproduce", "--preset", "smoke", "--out", "out", "--workers", "2",
+                                      "--jobs", "2"])
     assert result.exit_code == 0, result.output
     runs = sorted(p.parent.name for p in (tmp_path / "out" / "runs").glob("*/metrics.json"))
     assert runs == sorted(r.name for r in plan(get_preset("smoke")))

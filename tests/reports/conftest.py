@@ -11,8 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from facebench import geometry, metrics as M, runfolder
-from facebench.schemes import IBUG68, STUDIO89, Scheme
+from facebench.core import geometry
+from facebench.core.io import write_json
+from facebench.core.schemes import IBUG68, STUDIO89, Scheme
+from facebench.eval import metrics as M
+from facebench.run import folder as runfolder
 
 
 def write_run(runs: Path, name: str, method: str, res: int, data: Path | str, pred: np.ndarray | None,
@@ -22,14 +25,14 @@ def write_run(runs: Path, name: str, method: str, res: int, data: Path | str, pr
               extra_res: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> Path:
     """One run folder, as the runner writes it: config.json, predictions.parquet, metrics.json."""
     run_dir = runs / name
-    runfolder.write_json(run_dir / runfolder.CONFIG, {
+    write_json(run_dir / runfolder.CONFIG, {
         "method": method, "name": name, "res": res, "train_res": train_res or res, "preset": "smoke",
         "data": str(data), "scheme": scheme.name, "seed": 0, "facebench_version": "0.1.0",
         "created": created, "params": 1234})
     if status == "incomplete":
         return run_dir
     if status != "ok":
-        runfolder.write_json(run_dir / runfolder.METRICS, {"status": status, "error": error})
+        write_json(run_dir / runfolder.METRICS, {"status": status, "error": error})
         return run_dir
     ids = ids or [f"img{i:03d}" for i in range(len(pred))]
     by_res = {}
@@ -37,7 +40,7 @@ def write_run(runs: Path, name: str, method: str, res: int, data: Path | str, pr
         by_res[str(r)] = M.summarize(p, g, scheme, subsets=subsets, ids=ids)
         runfolder.merge_predictions(run_dir, runfolder.predictions_frame(
             ids, r, p, g, subsets, M.normaliser(g, scheme)))
-    runfolder.write_json(run_dir / runfolder.METRICS, {
+    write_json(run_dir / runfolder.METRICS, {
         "status": "ok", **by_res[str(res)], "by_res": by_res,
         "timing": {"train_seconds": 12.5, "predict_seconds_per_image": 0.0123}})
     return run_dir
@@ -59,7 +62,7 @@ def write_examples(run_dir: Path, ds, rows, res: int, crop: int = 48, heat: int 
     """examples.npz for an ADC run: Gaussian latent heatmaps at noisy coarse points, one box per
     region around its coarse points, crops resampled from the R image, refined points nearer the
     truth (see the run-folder contract)."""
-    from facebench.schemes import REGION_NAMES
+    from facebench.core.schemes import REGION_NAMES
 
     rng = np.random.default_rng(seed)
     scheme = ds.scheme
@@ -99,7 +102,7 @@ def runs_dir(tmp_path_factory, tiny_prepared) -> Path:
     """Every kind of run folder the report meets: a studio grid at 128 / 256 (with a failed OOM run,
     an unfinished run, a superseded duplicate, ablations, an external scored run, an ADC run tested
     at a higher resolution and one with examples.npz), plus 300-W and 300-VW runs."""
-    from facebench.dataset import PreparedDataset
+    from facebench.core.prepared import PreparedDataset
 
     runs = tmp_path_factory.mktemp("runs")
     ds = PreparedDataset(tiny_prepared)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from facebench import runfolder
+from facebench.run import folder as runfolder
 from reports import example_figures as EF
 from reports import runs as R
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from facebench import metrics as M
+from facebench.eval import metrics as M
 from reports import figure_sets as FS
 from reports import runs as R
 
@@ -46,8 +46,8 @@ def test_figures_without_runs_say_why():
 
 
 def test_figure6_puts_a_256_trained_method_at_every_resolution_it_was_upscaled_to(tmp_path, tiny_prepared):
-    from facebench.dataset import PreparedDataset
-    from facebench.schemes import STUDIO89
+    from facebench.core.prepared import PreparedDataset
+    from facebench.core.schemes import STUDIO89
     from tests.reports.conftest import noisy, write_run
 
     ds = PreparedDataset(tiny_prepared)

@@ -2,7 +2,7 @@ import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from facebench import geometry
+from facebench.core import geometry
 from reports import figures as F
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from facebench import runfolder
-from facebench.errors import FacebenchError
+from facebench.core.errors import FacebenchError
+from facebench.run import folder as runfolder
 from reports import runs as R
 
 

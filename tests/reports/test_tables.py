@@ -3,7 +3,8 @@ import io
 
 import pytest
 
-from facebench import runfolder
+from facebench.core.io import read_json
+from facebench.run import folder as runfolder
 from reports import runs as R
 from reports import tables as T
 
@@ -14,7 +15,7 @@ def runs(runs_dir):
 
 
 def metrics(runs_dir, rel):
-    return runfolder.read_json(runs_dir / rel / runfolder.METRICS)
+    return read_json(runs_dir / rel / runfolder.METRICS)
 
 
 def csv_rows(table):
@@ -28,7 +29,7 @@ def test_table4_holds_exactly_the_metrics(runs, runs_dir):
     for rel, label in (("adc-128", "ADC (ours)"), ("adc-256", "ADC (ours)"), ("hg2-256", "Hourglass (2 stages)"),
                        ("dlib-ert-128", "DLIB (ERT)"), ("my-detector", "my-detector")):
         m = metrics(runs_dir, rel)
-        res = str(runfolder.read_json(runs_dir / rel / runfolder.CONFIG)["res"])
+        res = str(read_json(runs_dir / rel / runfolder.CONFIG)["res"])
         assert float(rows[label][res]) == 100 * m["nme"]              # the very number, full precision
         assert rows[label]["source"] == T.MEASURED
         assert f"{100 * m['nme']:.2f}" in md
@@ -63,13 +64,15 @@ def test_table2_and_table3_by_subset(runs, runs_dir):
     rows = csv_rows(t2)
     for col, subset in zip(t2.columns, ("common", "challenging", "full")):
         assert float(rows["ADC (ours)"][col]) == 100 * m["by_subset"][subset]["nme"]
-        assert float(rows["ADC (ours) (51 regional landmarks only)"][col]) == 100 * m["by_subset"][subset]["nme_regional"]
+        regional = rows["ADC (ours) (51 regional landmarks only)"][col]
+        assert float(regional) == 100 * m["by_subset"][subset]["nme_regional"]
     assert "Hourglass (2 stages) (51 regional landmarks only)" not in rows   # as the paper: ADC only
     assert rows["FHR [38]"]["Common"] == "N/A" and rows["Ours"]["Full set"] == "4.23"
     t3 = T.nme_by_subset(runs, "300vw", with_paper=True)
     m = metrics(runs_dir, "300vw/adc-256")
     rows = csv_rows(t3)
-    assert [float(rows["ADC (ours)"][c]) for c in t3.columns] == [100 * m["by_subset"][c]["nme"] for c in ("cat1", "cat2", "cat3")]
+    expected = [100 * m["by_subset"][c]["nme"] for c in ("cat1", "cat2", "cat3")]
+    assert [float(rows["ADC (ours)"][c]) for c in t3.columns] == expected
     assert rows["TSCN [35]"]["Category 3"] == "1.13" and any("typo" in n for n in t3.notes)
 
 
@@ -95,7 +98,7 @@ def test_latex_escapes():
 def test_nme_by_subject_splits_each_runs_images_by_the_manifests_subjects(runs, runs_dir, tiny_prepared):
     import numpy as np
 
-    from facebench.dataset import PreparedDataset
+    from facebench.core.prepared import PreparedDataset
 
     table = T.nme_by_subject(runs)
     manifest = PreparedDataset(tiny_prepared).manifest

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facebench.errors import FacebenchError
-from facebench.schemes import Scheme
+from facebench.core.errors import FacebenchError
+from facebench.core.schemes import SCHEMES, Scheme
 
 IMAGE_EXTS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 OUTSIDE_TOLERANCE = 0.10   # a landmark may lie this fraction of the image size outside it
@@ -122,8 +122,6 @@ def check_inside(points: np.ndarray, width: int, height: int, path: Path | str) 
 def scheme_mismatch(scheme: Scheme, count: int, reference: str, path: Path) -> FacebenchError:
     """The error for a landmark file with ``count`` points where ``scheme`` was expected;
     ``reference`` says where the expectation came from (``capture.json`` or the first file)."""
-    from facebench.schemes import SCHEMES
-
     other = next((s for s in SCHEMES.values() if s.num_points == count), None)
     if other is not None:
         return FacebenchError(

@@ -18,11 +18,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from facebench.errors import FacebenchError
-from facebench.ingest.records import (IMAGE_EXTS, Ingested, SampleRecord, check_inside, find_image,
-                                      image_size, safe_id, scheme_mismatch)
-from facebench.pts import read_pts
-from facebench.schemes import Scheme, get_scheme, scheme_for_count
+from facebench.core.errors import FacebenchError
+from facebench.core.pts import read_pts
+from facebench.core.schemes import Scheme, get_scheme, scheme_for_count
+from facebench.data.ingest.records import (
+    IMAGE_EXTS,
+    Ingested,
+    SampleRecord,
+    check_inside,
+    find_image,
+    image_size,
+    safe_id,
+    scheme_mismatch,
+)
 
 CAPTURE_JSON = "capture.json"
 

@@ -3,7 +3,7 @@
 ``ROOT/NNN/vid.avi`` + ``ROOT/NNN/annot/%06d.pts`` (frames numbered from 1; 68 points, 1-based
 coordinates, shifted by -1 here). Frame ``f`` is the ``f``-th frame OpenCV decodes from ``vid.avi``.
 
-Splits (DESIGN.md): category 1 / 2 / 3 test videos (subset ``cat1`` / ``cat2`` / ``cat3``); every
+Splits (docs/design.md): category 1 / 2 / 3 test videos (subset ``cat1`` / ``cat2`` / ``cat3``); every
 other video is one of the 50 training videos (subset ``train``). The video is the subject.
 
 ``stride`` keeps annotated frames ``1, 1 + stride, 1 + 2 stride, ...``. Prepare's default is 5:
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facebench.errors import FacebenchError
-from facebench.ingest.records import Ingested, SampleRecord, check_inside, safe_id
-from facebench.pts import read_pts
-from facebench.schemes import IBUG68
+from facebench.core.errors import FacebenchError
+from facebench.core.pts import read_pts
+from facebench.core.schemes import IBUG68
+from facebench.data.ingest.records import Ingested, SampleRecord, check_inside, safe_id
 
 CATEGORIES: dict[str, tuple[int, ...]] = {
     "cat1": (114, 124, 125, 126, 150, 158, 401, 402, 505, 506, 507, 508, 509, 510, 511, 514, 515,

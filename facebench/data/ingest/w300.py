@@ -3,7 +3,7 @@
 ``ROOT/{afw, helen/trainset, lfpw/trainset, helen/testset, lfpw/testset, ibug}/*.{jpg,png}`` with a
 ``.pts`` beside each image (68 points, 1-based MATLAB coordinates, shifted by -1 here).
 
-Splits (DESIGN.md): train = afw + helen/trainset + lfpw/trainset (3148 images, subset ``train``);
+Splits (docs/design.md): train = afw + helen/trainset + lfpw/trainset (3148 images, subset ``train``);
 test = helen/testset + lfpw/testset (subset ``common``, 554) + ibug (``challenging``, 135). The
 ``full`` set (689) is common + challenging, formed by the metrics' aggregation.
 
@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facebench.errors import FacebenchError
-from facebench.ingest.records import (Ingested, SampleRecord, check_inside, find_image, image_size,
-                                      safe_id)
-from facebench.pts import read_pts
-from facebench.schemes import IBUG68
+from facebench.core.errors import FacebenchError
+from facebench.core.pts import read_pts
+from facebench.core.schemes import IBUG68
+from facebench.data.ingest.records import Ingested, SampleRecord, check_inside, find_image, image_size, safe_id
 
 # folder -> (split, subset), in the order the official lists give them
 FOLDERS: dict[str, tuple[str, str]] = {

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facebench.synth.subject import Subject
+from facebench.data.synth.subject import Subject
 
 R0 = 85.0            # mm: u = R0 * azimuth
 V_LO, V_HI = -205.0, 112.0   # v range mapped 1:1 to arc length; beyond it the profile is stretched

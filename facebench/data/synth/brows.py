@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facebench.synth.config import STREAM_TEXTURE, rng_for
-from facebench.synth.eyes import SIDES, eye_frame, lid_curves, to_uv
-from facebench.synth.subject import Subject
+from facebench.data.synth.config import STREAM_TEXTURE, rng_for
+from facebench.data.synth.eyes import SIDES, eye_frame, lid_curves, to_uv
+from facebench.data.synth.face import mesh_point
+from facebench.data.synth.subject import Subject
 
 
 def _brow_ends(s: Subject, side: int) -> tuple[float, float]:
@@ -51,7 +52,8 @@ def brow_patch(s: Subject, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         t = (u - uh) / (ut - uh)
         _, lo, hi = brow_edges(s, side, np.clip(t, 0, 1))
         mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
-        inside = np.clip(1.2 - np.abs(v - mid) / np.maximum(half, 0.5), 0, 1) * np.clip(np.minimum(t, 1 - t) * 12 + 0.3, 0, 1)
+        inside = (np.clip(1.2 - np.abs(v - mid) / np.maximum(half, 0.5), 0, 1)
+                  * np.clip(np.minimum(t, 1 - t) * 12 + 0.3, 0, 1))
         out = np.maximum(out, inside.astype(np.float32))
     return out
 
@@ -94,8 +96,8 @@ def make_hairs(seed: int, s: Subject) -> Hairs:
         length = np.where(t < 0.15, rng.uniform(3.5, 6.0, n), rng.uniform(5.0, 9.0, n)) * (1 - 0.3 * t)
         bend = rng.normal(0, 0.12, n) - 0.15
         perp = np.stack([-d[:, 1], d[:, 0]], -1)
-        pts = root[:, None, :] + length[:, None, None] * (tau[None, :, None] * d[:, None, :]
-                                                         + (tau ** 2)[None, :, None] * bend[:, None, None] * perp[:, None, :])
+        pts = root[:, None, :] + length[:, None, None] * (
+            tau[None, :, None] * d[:, None, :] + (tau ** 2)[None, :, None] * bend[:, None, None] * perp[:, None, :])
         uvs.append(pts)
         lifts.append(np.outer(rng.uniform(0.2, 0.7, n), tau))
         widths.append(rng.uniform(0.05, 0.09, n))
@@ -123,7 +125,6 @@ def make_hairs(seed: int, s: Subject) -> Hairs:
 
 def strands_3d(hairs: Hairs, model, pose) -> np.ndarray:
     """(n, K, 3) head-frame polylines of every strand on the posed face."""
-    from facebench.synth.face import mesh_point
     g = model.grid
     out = np.zeros(hairs.uv.shape[:2] + (3,))
     brow = np.isnan(hairs.lash_s)

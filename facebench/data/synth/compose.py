@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facebench.geometry import rescale_points
-from facebench.synth.texture import SKIN_ORIGIN, Textures
+from facebench.core.geometry import rescale_points
+from facebench.data.synth.texture import SKIN_ORIGIN, Textures
 
 STRIP = 256
 BLUR_SIGMA = 0.6          # px: lens + demosaicing blur, the same at every output size
@@ -178,7 +178,8 @@ def compose(wm: WorkMaps, size: int, tex: Textures, ppm: float, windows: list[Wi
             fine = None
             if len(hcols):
                 h0, h1 = hcols[0], hcols[-1] + 1
-                fine = (h0, h1, cv2.multiply(hb[:, h0:h1], hair_detail(tex, u[:, h0:h1], v[:, h0:h1], ppm, ppm_w) - 1.0))
+                detail = hair_detail(tex, u[:, h0:h1], v[:, h0:h1], ppm, ppm_w)
+                fine = (h0, h1, cv2.multiply(hb[:, h0:h1], detail - 1.0))
             for c in range(3):
                 f = cv2.multiply(skc, ch[c], dtype=cv2.CV_32F, scale=1.0 / 128.0)   # skin * texture
                 f = cv2.add(f, keep)                                                 # + (1 - skin)

@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from facebench.errors import FacebenchError
-from facebench.synth.expressions import EXPRESSIONS
+from facebench.core.errors import FacebenchError
+from facebench.data.synth.expressions import EXPRESSIONS
 
 IMAGE_FORMATS = ("png", "jpg")
 MIN_SIZE = 64

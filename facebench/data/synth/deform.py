@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from facebench.synth import mouth
-from facebench.synth.eyes import SIDES, aperture_distance, eye_frame
-from facebench.synth.expressions import Expression
-from facebench.synth.relief import ala, subnasale_v
-from facebench.synth.subject import Subject
+from facebench.data.synth import mouth
+from facebench.data.synth.expressions import Expression
+from facebench.data.synth.eyes import SIDES, aperture_distance, eye_frame
+from facebench.data.synth.relief import ala, subnasale_v
+from facebench.data.synth.subject import Subject
 
 HINGE = np.array([0.0, -40.0, -22.0])   # effective jaw rotation centre (y, z used)
 

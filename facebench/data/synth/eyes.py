@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facebench.synth.subject import Subject
+from facebench.data.synth.subject import Subject
 
 EYE_RADIUS = 12.0
 SIDES = (-1, 1)   # image-left eye (x < 0), image-right eye

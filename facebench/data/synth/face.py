@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facebench.synth import mouth
-from facebench.synth.base import Grid, base_surface, cast_profiles, grid_normals, make_grid
-from facebench.synth.deform import band_gap, cavity_depth, displacement, teeth_show
-from facebench.synth.expressions import Expression
-from facebench.synth.eyes import EYE_RADIUS, SIDES, EyeFrame, eye_frame, eye_relief, eyeball_height
-from facebench.synth.relief import face_relief, nasolabial_relief
-from facebench.synth.subject import Subject
+from facebench.data.synth import mouth
+from facebench.data.synth.base import Grid, base_surface, cast_profiles, grid_normals, make_grid
+from facebench.data.synth.deform import band_gap, cavity_depth, displacement, teeth_show
+from facebench.data.synth.expressions import Expression
+from facebench.data.synth.eyes import EYE_RADIUS, SIDES, EyeFrame, eye_frame, eye_relief, eyeball_height
+from facebench.data.synth.relief import face_relief, nasolabial_relief
+from facebench.data.synth.subject import Subject
 
 GAZE_TARGET = np.array([0.0, -10.0, 700.0])   # where the subject looks (near the frontal camera)
 

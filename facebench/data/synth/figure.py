@@ -14,13 +14,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facebench.geometry import points_box, rescale_points
-from facebench.schemes import STUDIO89
-from facebench.synth.config import STREAM_IMAGE, rng_for
-from facebench.synth.expressions import EXPRESSIONS
-from facebench.synth.render import make_assets, mesh_spacing, render
-from facebench.synth.rig import make_rig
-from facebench.synth.subject import make_subject
+from facebench.core.geometry import points_box, rescale_points
+from facebench.core.schemes import STUDIO89
+from facebench.data.synth.config import STREAM_IMAGE, rng_for
+from facebench.data.synth.expressions import EXPRESSIONS
+from facebench.data.synth.render import make_assets, mesh_spacing, render
+from facebench.data.synth.rig import make_rig
+from facebench.data.synth.subject import make_subject
 
 _COLOURS = {"jaw": (40, 200, 255), "brows": (60, 220, 60), "nose": (255, 160, 40), "eyes": (255, 80, 200),
             "mouth": (60, 80, 255), "detail": (0, 255, 255)}
@@ -79,7 +79,8 @@ def make_figure(out: Path, size: int = 2048, subject: int = 3, seed: int = 0) ->
     big = 1200
     face = cv2.resize(img[y0:y0 + n, x0:x0 + n], (big, big), interpolation=cv2.INTER_AREA)
     local = rescale_points(lm - np.array([x0, y0]), n, big)
-    outline = [i for i in range(89) if i in STUDIO89.groups["jaw"] or i in STUDIO89.groups["brows"] or i in range(27, 31)]
+    outline = [i for i in range(89)
+               if i in STUDIO89.groups["jaw"] or i in STUDIO89.groups["brows"] or i in range(27, 31)]
     _label(face, local, range(89), 0.0, 3)
     _label(face, local, outline, 0.6, 3)
     eye = _inset(img, lm, [17, 18, 19, 20, 21, 36, 37, 38, 39, 40, 41, 68, 69, 70, 71, 72], 600)

@@ -1,5 +1,5 @@
 """Write a synthetic studio capture: ``OUT/<subject>/<expression>/<camera>.png`` + ``.pts`` and
-``OUT/capture.json`` (the layout of DESIGN.md, read by ``facebench.ingest.studio``).
+``OUT/capture.json`` (the layout of docs/design.md, read by ``facebench.data.ingest.studio``).
 
 Every image's randomness comes from (seed, subject, expression, camera) alone, so any number of
 workers, any order and any re-run produce byte-identical files. Finished images are kept: an
@@ -18,11 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from facebench import __version__
-from facebench.errors import FacebenchError
-from facebench.pts import write_pts
-from facebench.runfolder import atomic_write_bytes, write_json
-from facebench.synth.config import STREAM_ANNOTATOR, STREAM_IMAGE, SynthConfig, rng_for
-from facebench.synth.expressions import EXPRESSIONS
+from facebench.core.errors import FacebenchError
+from facebench.core.io import atomic_write_bytes, write_json
+from facebench.core.pts import write_pts
+from facebench.data.synth.config import STREAM_ANNOTATOR, STREAM_IMAGE, SynthConfig, rng_for
+from facebench.data.synth.expressions import EXPRESSIONS
+from facebench.data.synth.render import make_assets, mesh_spacing, render
+from facebench.data.synth.rig import DISTANCE, FILL, TARGET, make_rig
+from facebench.data.synth.shading import LIGHTS
+from facebench.data.synth.subject import make_subject
 
 CAPTURE_JSON = "capture.json"
 
@@ -53,10 +57,6 @@ def plan(out: Path, cfg: SynthConfig) -> list[Job]:
 
 def capture_description(cfg: SynthConfig) -> dict:
     """The content of capture.json (deterministic: no dates, no timings)."""
-    from facebench.synth.rig import DISTANCE, FILL, TARGET, make_rig
-    from facebench.synth.shading import LIGHTS
-    from facebench.synth.subject import make_subject
-
     rig = make_rig(cfg.cameras, cfg.size, cfg.seed)
     return {
         "generator": "facebench.synth",
@@ -153,8 +153,6 @@ _ASSETS: dict = {}
 
 
 def _assets(cfg: SynthConfig, subject: int, spacing: float):
-    from facebench.synth.render import make_assets
-    from facebench.synth.subject import make_subject
     key = (cfg.seed, subject, spacing, cfg.size)
     if key not in _ASSETS:
         _ASSETS.clear()    # one subject at a time keeps a worker's memory flat
@@ -165,9 +163,6 @@ def _assets(cfg: SynthConfig, subject: int, spacing: float):
 def _run_group(task):
     """Render the jobs of one (subject, expression); yields after each written image."""
     import cv2
-
-    from facebench.synth.render import mesh_spacing, render
-    from facebench.synth.rig import make_rig
 
     cfg, jobs = task
     rig = make_rig(cfg.cameras, cfg.size, cfg.seed)

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from facebench.synth import mouth
-from facebench.synth.eyes import crease_points, iris_rim, margin_points
-from facebench.synth.face import FaceModel, Pose, mesh_point
-from facebench.synth.relief import NASION_V, ala, mentolabial_v, nose_tip_v, nostril, subnasale_v
-from facebench.synth.rig import Camera
+from facebench.data.synth import mouth
+from facebench.data.synth.brows import brow_landmarks_uv
+from facebench.data.synth.eyes import crease_points, iris_rim, margin_points
+from facebench.data.synth.face import FaceModel, Pose, mesh_point
+from facebench.data.synth.raster import rasterize
+from facebench.data.synth.relief import NASION_V, ala, mentolabial_v, nose_tip_v, nostril, subnasale_v
+from facebench.data.synth.rig import Camera
 
 JAW_SAMPLES = 128
 
@@ -32,7 +34,6 @@ def surface_uv(model: FaceModel, pose: Pose) -> dict[int, np.ndarray]:
     e = pose.expression
     pts: dict[int, np.ndarray] = {}
     # Brows 17-21 (image-left, outer -> inner) and 22-26 (inner -> outer): the upper edge.
-    from facebench.synth.brows import brow_landmarks_uv
     for k, uv in enumerate(brow_landmarks_uv(s, -1)):
         pts[17 + k] = uv
     for k, uv in enumerate(brow_landmarks_uv(s, 1)[::-1]):
@@ -43,7 +44,8 @@ def surface_uv(model: FaceModel, pose: Pose) -> dict[int, np.ndarray]:
         pts[27 + k] = np.array([0.0, NASION_V + (vt - NASION_V) * k / 3.0])
     au, av, ru, rv = ala(s)
     nu, nv, nru, nrv = nostril(s)
-    base_pts = [(-(au + 0.55 * ru), av - 0.7 * rv), (-nu, nv - nrv), (0.0, vsn), (nu, nv - nrv), (au + 0.55 * ru, av - 0.7 * rv)]
+    base_pts = [(-(au + 0.55 * ru), av - 0.7 * rv), (-nu, nv - nrv), (0.0, vsn), (nu, nv - nrv),
+                (au + 0.55 * ru, av - 0.7 * rv)]
     for k, p in enumerate(base_pts):
         pts[31 + k] = np.array(p)
     # Eyes 36-47.
@@ -209,7 +211,6 @@ def _visibility_depth(model: FaceModel, pose: Pose, camera: Camera) -> np.ndarra
     """Depth buffer (VIS_SIZE, VIS_SIZE) for the outline's visibility tests. Only the lower face
     (everything within 25 mm of the jaw paths in (u, v)) can hide the jaw's outline, so only its
     triangles are drawn."""
-    from facebench.synth.raster import rasterize
     faces = getattr(model, "_jaw_faces", None)
     if faces is None:
         paths = jaw_paths(model).reshape(-1, 2)

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facebench.synth import mouth
-from facebench.synth.eyes import SIDES, aperture_distance, gaze_basis, local
-from facebench.synth.face import FaceModel, Pose
-from facebench.synth.relief import hairline, nose_tip_v, nostril
-from facebench.synth.texture import BLOTCH_PPM, BLOTCH_TILE, Textures
+from facebench.data.synth import mouth
+from facebench.data.synth.brows import brow_patch
+from facebench.data.synth.eyes import SIDES, aperture_distance, gaze_basis, local
+from facebench.data.synth.face import FaceModel, Pose
+from facebench.data.synth.relief import hairline, nose_tip_v, nostril
+from facebench.data.synth.texture import BLOTCH_PPM, BLOTCH_TILE, Textures
 
 TEETH = np.array([0.62, 0.57, 0.47], np.float32)
 CAVITY = np.array([0.022, 0.007, 0.007], np.float32)
@@ -131,7 +132,6 @@ def _base_albedo(model: FaceModel, tex: Textures, srf: Surface, px_per_mm: float
     col *= sample_blotch(tex, u, v)
     gloss *= 1.0 + 0.6 * _blob(u, v, 0, 30, 40, 18) + 0.8 * _blob(u, v, 0, -25, 8, 20)   # T-zone
     # Brows: the skin under the brow hairs takes some of their colour.
-    from facebench.synth.brows import brow_patch
     pb = _box((v > 0) & (v < 40) & (au < 70) & srf.mask)
     if pb is not None:
         patch = brow_patch(s, u[pb], v[pb])
@@ -207,7 +207,8 @@ def _mouth_interior(model: FaceModel, pose: Pose, u: np.ndarray, v: np.ndarray, 
     gap = np.interp(u, g.u, pose.gap_u)
     t = mouth.band_fraction(s, v)
     wi = mouth.interior_halfwidth(s)
-    inside = coverage(np.maximum(np.abs(u) - wi, np.maximum(v - (s.mouth_y + mouth.BAND), (s.mouth_y - mouth.BAND) - v)), 0.0)
+    inside = coverage(np.maximum(np.abs(u) - wi,
+                                 np.maximum(v - (s.mouth_y + mouth.BAND), (s.mouth_y - mouth.BAND) - v)), 0.0)
     inside = np.where(gap > 0.02, inside, 0.0)
     if not inside.any():
         return col, inside
@@ -237,7 +238,6 @@ def _mouth_interior(model: FaceModel, pose: Pose, u: np.ndarray, v: np.ndarray, 
 
 def _eye(model: FaceModel, pose: Pose, eye, srf: Surface, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lid margins and the eyeball of one eye inside its window."""
-    s = model.subject
     u, v = srf.u, srf.v
     f = eye.frame
     near = srf.mask

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facebench.synth.subject import Subject
+from facebench.data.synth.subject import Subject
 
 BAND = 0.05          # mm: half height of the mouth band at rest
 INNER_CORNER = 0.93  # inner mouth corners at this fraction of the mouth half-width

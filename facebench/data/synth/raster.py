@@ -60,7 +60,6 @@ def rasterize(xy: np.ndarray, z: np.ndarray, faces: np.ndarray, width: int, heig
     xy = np.asarray(xy, dtype=np.float64)
     z = np.asarray(z, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
-    tri_ids = np.arange(len(faces), dtype=np.int64)
 
     v0, v1, v2 = xy[faces[:, 0]], xy[faces[:, 1]], xy[faces[:, 2]]
     z0, z1, z2 = z[faces[:, 0]], z[faces[:, 1]], z[faces[:, 2]]

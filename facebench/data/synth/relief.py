@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from facebench.synth import mouth
-from facebench.synth.base import R0
-from facebench.synth.subject import Subject
+from facebench.data.synth import mouth
+from facebench.data.synth.base import R0
+from facebench.data.synth.subject import Subject
 
 NASION_V = 3.0
 

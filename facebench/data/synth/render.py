@@ -16,22 +16,22 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facebench.synth import mouth
-from facebench.synth.brows import Hairs, make_hairs
-from facebench.synth.compose import Window, WorkMaps, backdrop, compose, finish, resample_box
-from facebench.synth.expressions import Expression
-from facebench.synth.eyes import EYE_RADIUS, SIDES
-from facebench.synth.face import FaceModel, Pose
-from facebench.synth.landmarks import project_landmarks
-from facebench.synth.materials import Surface, albedo
-from facebench.synth.raster import rasterize
-from facebench.synth.relief import nostril
-from facebench.synth.rig import DISTANCE, Camera
-from facebench.synth.shading import LIGHTS, catchlight, irradiance, specular
-from facebench.synth.shadow import ShadowMap, make_shadow_map
-from facebench.synth.strokes import draw_hairs
-from facebench.synth.subject import Subject
-from facebench.synth.texture import Textures, make_textures
+from facebench.data.synth import mouth
+from facebench.data.synth.brows import Hairs, make_hairs
+from facebench.data.synth.compose import Window, WorkMaps, backdrop, compose, finish, resample_box
+from facebench.data.synth.expressions import Expression
+from facebench.data.synth.eyes import EYE_RADIUS, SIDES
+from facebench.data.synth.face import FaceModel, Pose
+from facebench.data.synth.landmarks import project_landmarks
+from facebench.data.synth.materials import Surface, albedo
+from facebench.data.synth.raster import rasterize
+from facebench.data.synth.relief import nostril
+from facebench.data.synth.rig import DISTANCE, FACE_HEIGHT, FILL, Camera
+from facebench.data.synth.shading import LIGHTS, catchlight, irradiance, specular
+from facebench.data.synth.shadow import ShadowMap, make_shadow_map
+from facebench.data.synth.strokes import draw_hairs
+from facebench.data.synth.subject import Subject
+from facebench.data.synth.texture import Textures, make_textures
 
 MAX_WORK = 1024
 BACKDROPS = np.array([[0.20, 0.20, 0.21], [0.34, 0.34, 0.35], [0.11, 0.14, 0.19], [0.24, 0.22, 0.19]])
@@ -84,7 +84,6 @@ class Assets:
 
 def make_assets(seed: int, subject: Subject, spacing: float, size: int) -> Assets:
     """Face model, textures (as fine as ``size`` px images need), hairs and the backdrop colour."""
-    from facebench.synth.rig import FACE_HEIGHT, FILL
     rng = np.random.default_rng(np.random.SeedSequence([seed, 99]))
     ppm = 1.1 * FILL * size / FACE_HEIGHT
     return Assets(subject, FaceModel(subject, spacing), make_textures(seed, subject, ppm), make_hairs(seed, subject),
@@ -141,7 +140,8 @@ def _catch(assets: Assets, maps: np.ndarray, eye: np.ndarray, cam: Camera) -> np
         for e in assets.model.eyes:
             w = p - e.centre
             cosang = (w @ e.gaze) / np.maximum(np.linalg.norm(w, axis=1), 1e-6)
-            cornea = np.maximum(cornea, np.clip((cosang - np.cos(1.35 * ri)) / (np.cos(1.1 * ri) - np.cos(1.35 * ri)), 0, 1))
+            cornea = np.maximum(cornea, np.clip((cosang - np.cos(1.35 * ri)) / (np.cos(1.1 * ri) - np.cos(1.35 * ri)),
+                                                0, 1))
         out.reshape(-1)[idx] = catchlight(n, p, cam.centre) * eye.reshape(-1)[idx] * cornea
     return out
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facebench.geometry import project_points, rescale_intrinsics
-from facebench.synth.config import STREAM_RIG, rng_for
+from facebench.core.geometry import project_points, rescale_intrinsics
+from facebench.data.synth.config import STREAM_RIG, rng_for
 
 TARGET = np.array([0.0, -46.0, 55.0])   # mm, head frame: the point every camera aims at
 DISTANCE = 900.0                         # mm, arc radius
@@ -49,7 +49,8 @@ class Camera:
 
     def at_size(self, size: int) -> "Camera":
         """The same camera rendering a ``size x size`` image."""
-        return Camera(self.name, self.yaw, self.pitch, size, rescale_intrinsics(self.K, self.size, size), self.R, self.t)
+        return Camera(self.name, self.yaw, self.pitch, size, rescale_intrinsics(self.K, self.size, size),
+                      self.R, self.t)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "yaw_deg": round(self.yaw, 4), "pitch_deg": round(self.pitch, 4),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facebench.synth.raster import rasterize
+from facebench.data.synth.raster import rasterize
 
 MAP_SIZE = 512
 BIAS_MM = 0.6

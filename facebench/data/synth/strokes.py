@@ -9,7 +9,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facebench.geometry import rescale_points
+from facebench.core.geometry import rescale_points
+from facebench.data.synth.brows import strands_3d
+from facebench.data.synth.compose import tone, untone_u8
+from facebench.data.synth.rig import DISTANCE
+from facebench.data.synth.shading import irradiance
 
 _SHIFT = 4
 
@@ -58,11 +62,6 @@ def draw_hairs(img: np.ndarray, assets, pose, camera, cam_w, depth: np.ndarray) 
     tested against the working-resolution depth buffer ``depth``. Each strand is lit with the
     studio lights for a normal between the skin's and the strand's own direction.
     """
-    from facebench.synth.brows import strands_3d
-    from facebench.synth.compose import tone, untone_u8
-    from facebench.synth.rig import DISTANCE
-    from facebench.synth.shading import irradiance
-
     hairs = assets.hairs
     pts = strands_3d(hairs, assets.model, pose)                    # (n, K, 3)
     roots = pts[:, 0]

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from facebench.synth.config import STREAM_SUBJECT, rng_for
+from facebench.data.synth.config import STREAM_SUBJECT, rng_for
 
 # sRGB anchors from very light to very dark skin, hair and iris colours (linearised below).
 _SKIN = np.array([(243, 204, 182), (232, 184, 152), (214, 160, 124), (186, 130, 94), (150, 98, 66),

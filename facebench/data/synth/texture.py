@@ -2,7 +2,8 @@
 
 ``skin``: four uint8 channels at :data:`SKIN_PPM` texels per mm: (0-2) an RGB albedo multiplier
 (pores as small dark pits 2-4 px wide at 4096, fine wrinkle lines, micro-noise, mid-scale
-mottling, freckles and moles; 128 = x1) and (3) a specular mask (pores break up the sheen). ``blotch``: RGB low-frequency albedo variation at 1 texel / mm. ``hair``:
+mottling, freckles and moles; 128 = x1) and (3) a specular mask (pores break up the sheen).
+``blotch``: RGB low-frequency albedo variation at 1 texel / mm. ``hair``:
 strand streaks along v. Everything is drawn from the subject's texture stream, so it is the same
 in every image of that subject. Tiles are sampled with the mip level whose texel size matches the
 output pixel size (area-averaged levels: no aliasing at low resolutions).
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from facebench.synth.config import STREAM_TEXTURE, rng_for
-from facebench.synth.subject import Subject
+from facebench.data.synth.config import STREAM_TEXTURE, rng_for
+from facebench.data.synth.subject import Subject
 
 SKIN_PPM = 12.0          # texels per mm of the finest level (~1.5 px each at 4096 px output)
 SKIN_ORIGIN = (-85.0, 10.0)   # (u, v) mm at texel (0, 0): the face front maps inside the tile

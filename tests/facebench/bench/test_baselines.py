@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from baselines.measure import HOLISTIC, build, seconds_per_image
-from facebench.presets import get_preset
+from facebench.bench.baselines import HOLISTIC, build, seconds_per_image
+from facebench.core.presets import get_preset
 
 
 def test_build_matches_the_preset_size():

@@ -3,10 +3,18 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from facebench.bench import (MEMORY_KEYS, MemorySpec, activation_size, available_mib, bench_memory, input_mib,
-                             memory_rows_markdown, project_peak)
+from facebench.bench.memory import (
+    MEMORY_KEYS,
+    MemorySpec,
+    activation_size,
+    available_mib,
+    bench_memory,
+    input_mib,
+    memory_rows_markdown,
+    project_peak,
+)
 from facebench.cli import cli
-from facebench.errors import FacebenchError
+from facebench.core.errors import FacebenchError
 
 
 def test_projection_fits_a_line_in_the_activation_size():
@@ -25,7 +33,8 @@ def test_projection_fits_a_line_in_the_activation_size():
 
 def test_activation_size_and_input_batch():
     # ADC's activations follow its crop (paper preset: 128 at 256 and 512, 256 at 1024 and 4096).
-    assert activation_size(MemorySpec("adc", 512, 1)) == 128**2 and activation_size(MemorySpec("adc", 4096, 1)) == 256**2
+    assert activation_size(MemorySpec("adc", 512, 1)) == 128**2
+    assert activation_size(MemorySpec("adc", 4096, 1)) == 256**2
     assert activation_size(MemorySpec("hg2", 512, 1)) == 512**2
     assert input_mib(MemorySpec("adc", 4096, 4), "cpu") == pytest.approx(192.0)   # 4 x 3 x 4096^2 bytes
     assert available_mib("cpu") > 0
@@ -47,7 +56,8 @@ def test_memory_cli_measures_in_a_fresh_process_and_projects_what_does_not_fit()
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)                 # progress lines go to stderr
     assert "measuring adc res=128 batch=1" in result.stderr and "not run" in result.stderr
-    assert [(r["method"], r["res"], r["batch"], r["status"]) for r in rows] == [("adc", 128, 1, "ok"), ("adc", 256, 1, "projected")]
+    assert [(r["method"], r["res"], r["batch"], r["status"]) for r in rows] == [("adc", 128, 1, "ok"),
+                                                                               ("adc", 256, 1, "projected")]
     assert all(set(MEMORY_KEYS) <= set(r) for r in rows)
     ok, projected = rows
     # ru_maxrss is a high-water mark: a smoke-sized step may not rise above the imports' peak.
@@ -86,7 +96,7 @@ def test_speed_cli_measures_each_configuration_in_a_fresh_process():
 
 
 def test_speed_reports_oom_and_skips_larger_resolutions_of_that_configuration(monkeypatch):
-    from facebench import bench_speed as BS
+    from facebench.bench import speed as BS
 
     started = []
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from facebench import geometry as g
+from facebench.core import geometry as g
 
 
 def test_rescale_round_trip_256_4096_256():

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from facebench import geometry
-from facebench.dataset import LandmarkDataset, PreparedDataset
-from facebench.errors import FacebenchError
-from facebench.prepare import PrepareOptions, prepare
-from facebench.pts import write_pts
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.prepared import PreparedDataset
+from facebench.core.pts import write_pts
+from facebench.data.prepare import PrepareOptions, prepare
+from facebench.nn.dataset import LandmarkDataset
 
 
 def test_reader_attributes_and_splits(tiny_prepared):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from facebench.errors import FacebenchError
-from facebench.pts import read_pts, write_pts
+from facebench.core.errors import FacebenchError
+from facebench.core.pts import read_pts, write_pts
 
 
 def test_write_read_round_trip_exact(tmp_path):

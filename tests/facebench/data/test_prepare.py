@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import facebench.prepare as prep
-from facebench.dataset import PreparedDataset
-from facebench.errors import FacebenchError
-from facebench.ingest import Ingested, SampleRecord
-from facebench.prepare import MANIFEST_COLUMNS, PrepareOptions, plan_manifest, prepare, split_subjects
-from facebench.prepare_bench import bench_prepare
-from facebench.schemes import IBUG68
+import facebench.data.prepare as prep
+from facebench.bench.prepare import bench_prepare
+from facebench.core.errors import FacebenchError
+from facebench.core.prepared import MANIFEST_COLUMNS, PreparedDataset
+from facebench.core.schemes import IBUG68
+from facebench.data.ingest.records import Ingested, SampleRecord
+from facebench.data.prepare import PrepareOptions, plan_manifest, prepare, split_subjects
 
 
 def _record(subject, points, source="studio", split="", size=(200, 200)):
@@ -168,7 +168,8 @@ def test_pool_of_workers_writes_the_same_images(tmp_path, tiny_capture, tiny_pre
 def test_several_studio_folders_share_subjects_and_refuse_duplicate_ids(tmp_path, make_studio, tiny_capture):
     a = make_studio(tmp_path / "a", subjects=2, expressions=1, cameras=1)
     b = make_studio(tmp_path / "b", subjects=1, expressions=1, cameras=1, seed=5)
-    with pytest.raises(FacebenchError, match=r"b/s00/e0/cam0.pts: duplicate sample id 's00_e0_cam0' \(also made from .*/a/s00/e0/cam0.pts\)"):
+    with pytest.raises(FacebenchError, match=r"b/s00/e0/cam0.pts: duplicate sample id 's00_e0_cam0' "
+                                             r"\(also made from .*/a/s00/e0/cam0.pts\)"):
         prepare(tmp_path / "out", studio=[a, b], workers=1, progress=False)
     (b / "s00" / "e0").rename(b / "s00" / "e9")   # same subject, another expression: one person
     plan, _, _ = plan_manifest([prep.ingest_studio(a), prep.ingest_studio(b)], PrepareOptions())

@@ -4,13 +4,12 @@ a non-zero exit, no traceback and no manifest."""
 import json
 import shutil
 
-import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from facebench.cli import cli
-from facebench.pts import write_pts
+from facebench.core.pts import write_pts
 
 
 def _run(*args):
@@ -133,9 +132,9 @@ def test_bad_option_values(tmp_path, make_studio):
 
 @pytest.mark.slow   # ~9 s: the synthesizer builds two 3-D heads
 def test_no_input_synthesizes_and_prepares_the_default_dataset(tmp_path, monkeypatch):
-    import facebench.prepare as prep
-    from facebench.dataset import PreparedDataset
-    from facebench.synth import SynthConfig
+    import facebench.data.prepare as prep
+    from facebench.core.prepared import PreparedDataset
+    from facebench.data.synth.config import SynthConfig
 
     monkeypatch.setattr(prep, "DEFAULT_SYNTH", SynthConfig(subjects=2, expressions=1, cameras=1, size=192, seed=0))
     monkeypatch.chdir(tmp_path)

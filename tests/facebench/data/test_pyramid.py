@@ -2,9 +2,10 @@ import cv2
 import numpy as np
 import pytest
 
-from facebench import geometry
-from facebench.errors import FacebenchError
-from facebench.pyramid import CropJob, SourceTask, crop_pixels, png_size, resample, run_task, write_png
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.pixels import crop_pixels, resample
+from facebench.data.pyramid import CropJob, SourceTask, png_size, run_task, write_png
 
 
 def _grid(h: int, w: int) -> np.ndarray:

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from facebench import metrics as M
-from facebench.errors import FacebenchError
-from facebench.schemes import IBUG68, STUDIO89
+from facebench.core.errors import FacebenchError
+from facebench.core.schemes import IBUG68, STUDIO89
+from facebench.eval import metrics as M
 
 
 def face() -> np.ndarray:

@@ -7,15 +7,23 @@ import torch
 from click.testing import CliRunner
 
 from adc_model.method import ADC
-from facebench import geometry
 from facebench.cli import cli
-from facebench.dataset import PreparedDataset
-from facebench.errors import FacebenchError
-from facebench.methods import TrainContext
-from facebench.predict import (DetectorCalibration, crop_face, detect_face, face_crop_box, landmark_box, parse_box,
-                               predict_images, read_rgb)
-from facebench.presets import get_preset
-from facebench.pts import ZERO_BASED_TAG, read_pts
+from facebench.core import geometry
+from facebench.core.errors import FacebenchError
+from facebench.core.prepared import PreparedDataset
+from facebench.core.presets import get_preset
+from facebench.core.pts import ZERO_BASED_TAG, read_pts
+from facebench.eval.predict import (
+    DetectorCalibration,
+    crop_face,
+    detect_face,
+    face_crop_box,
+    landmark_box,
+    parse_box,
+    predict_images,
+    read_rgb,
+)
+from facebench.method import TrainContext
 from tests.conftest import face_points, render_face
 
 
@@ -123,7 +131,8 @@ def test_predict_on_a_4k_photo(run, tmp_path):
     size = (np.array([512.0, 384.0]), np.array([4096.0, 3072.0]))
     pts = geometry.rescale_points(pts, *size)
     path = tmp_path / "big.jpg"
-    cv2.imwrite(str(path), cv2.resize(render_face(rng, 512, 384, geometry.rescale_points(pts, *size[::-1])), (4096, 3072)))
+    face = render_face(rng, 512, 384, geometry.rescale_points(pts, *size[::-1]))
+    cv2.imwrite(str(path), cv2.resize(face, (4096, 3072)))
     [r] = predict_images([path], run, out=tmp_path / "o", progress=False)
     assert r.detected and r.crop_box[2] - r.crop_box[0] > 1000
     face = geometry.points_box(pts[:68])

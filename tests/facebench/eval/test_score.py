@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from facebench import runfolder
 from facebench.cli import cli
-from facebench.dataset import PreparedDataset
-from facebench.errors import FacebenchError
-from facebench.prepare import PrepareOptions, prepare
-from facebench.pts import write_pts
-from facebench.score import score_predictions
+from facebench.core.errors import FacebenchError
+from facebench.core.io import read_json, write_json
+from facebench.core.prepared import PreparedDataset
+from facebench.core.pts import write_pts
+from facebench.data.prepare import PrepareOptions, prepare
+from facebench.eval.score import score_predictions
+from facebench.run import folder as runfolder
 
 # 300-W test images and the NME each one's prediction is given (inter-ocular distance 50 px).
 TEST_NME = {"lfpw/testset/image_0001": 0.02, "helen/testset/img_7": 0.04, "ibug/image_003": 0.06}
@@ -95,8 +96,8 @@ def test_res_maps_pred_and_gt_into_the_crop(w300, tmp_path):
     scale = 256.0 / rows["crop_side"].to_numpy()
     expected = np.array([TEST_NME[r] for r in rows["rel_path"]]) * 50.0 * scale
     np.testing.assert_allclose(np.linalg.norm(pred - gt, axis=-1), np.repeat(expected[:, None], 68, 1), rtol=1e-9)
-    config = runfolder.read_json(run / runfolder.CONFIG)
-    metrics = runfolder.read_json(run / runfolder.METRICS)
+    config = read_json(run / runfolder.CONFIG)
+    metrics = read_json(run / runfolder.METRICS)
     assert config["method"] == "external" and config["res"] == 256 and config["params"] == 0
     assert metrics["status"] == "ok" and metrics["by_res"]["256"]["nme"] == metrics["nme"] == result.summary["nme"]
     assert list(frame["subset"]) == list(rows["subset"])
@@ -123,7 +124,7 @@ def test_wrong_point_count_names_the_file(w300, tmp_path):
 def test_refuses_to_overwrite_a_trained_run(w300, tmp_path):
     data, gts = w300
     run = tmp_path / "adc-256"
-    runfolder.write_json(run / runfolder.CONFIG, {"method": "adc", "res": 256})
+    write_json(run / runfolder.CONFIG, {"method": "adc", "res": 256})
     with pytest.raises(FacebenchError, match="holds a 'adc' run"):
         score_predictions(data, write_predictions(tmp_path / "pred", gts), out=run, progress=False)
 
@@ -167,10 +168,10 @@ def test_scoring_again_at_another_res_adds_to_by_res(w300, tmp_path):
     run = tmp_path / "ext"
     score_predictions(data, pred, out=run, progress=False)
     score_predictions(data, pred, res=256, out=run, progress=False)
-    metrics = runfolder.read_json(run / runfolder.METRICS)
+    metrics = read_json(run / runfolder.METRICS)
     assert set(metrics["by_res"]) == {"0", "256"}                   # 0: source pixels
     assert sorted(runfolder.read_predictions(run)[0]["res"].unique()) == [0, 256]
     other = write_predictions(tmp_path / "other", gts)
     score_predictions(data, other, res=256, out=run, progress=False)  # other predictions: start again
-    assert set(runfolder.read_json(run / runfolder.METRICS)["by_res"]) == {"256"}
+    assert set(read_json(run / runfolder.METRICS)["by_res"]) == {"256"}
     assert list(runfolder.read_predictions(run)[0]["res"].unique()) == [256]

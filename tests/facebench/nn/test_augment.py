@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from facebench.augment import apply_lut, random_colour_lut
-from facebench.dataset import LandmarkDataset
-from facebench.errors import FacebenchError
+from facebench.core.errors import FacebenchError
+from facebench.nn.augment import apply_lut, random_colour_lut
+from facebench.nn.dataset import LandmarkDataset
 
 
 def test_colour_lut_is_a_monotone_table_drawn_from_torchs_rng():
@@ -32,12 +32,13 @@ def test_augmented_item_gets_one_transform_for_image_and_proxy_and_keeps_landmar
         expected = apply_lut(np.ascontiguousarray(ref[key].numpy().transpose(1, 2, 0)), lut)
         assert np.array_equal(item[key].numpy().transpose(1, 2, 0), expected)
     assert not torch.equal(item["image"], ref["image"])
-    assert torch.equal(item["landmarks"], ref["landmarks"]) and torch.equal(item["proxy_landmarks"], ref["proxy_landmarks"])
+    assert torch.equal(item["landmarks"], ref["landmarks"])
+    assert torch.equal(item["proxy_landmarks"], ref["proxy_landmarks"])
 
 
 def test_unknown_augment_is_refused(tiny_prepared):
     from adc_model.method import ADC
-    from facebench.presets import get_preset
+    from facebench.core.presets import get_preset
 
     with pytest.raises(FacebenchError, match="augment must be one of"):
         LandmarkDataset(tiny_prepared, "train", 256, augment="flip")

@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from adc_model.blocks import ResidualBlock, conv3x3, count_parameters, glorot_init_
+from facebench.nn.blocks import ResidualBlock, conv3x3, count_parameters, glorot_init_
 
 
 def test_residual_block_shapes_and_skip():

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from adc_model.blocks import count_parameters
-from baselines.cnn67 import CNN67Trunk
+from facebench.nn.blocks import count_parameters
+from facebench.nn.cnn67 import CNN67Trunk
 
 
 @pytest.mark.parametrize("stages, size, depth", [(1, 64, 2), (6, 128, 3), (2, 72, 3)])

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from adc_model.blocks import count_parameters
-from baselines.cpm import CPMTrunk
+from facebench.nn.blocks import count_parameters
+from facebench.nn.cpm import CPMTrunk
 
 
 @pytest.mark.parametrize("stages, size", [(1, 64), (6, 128)])

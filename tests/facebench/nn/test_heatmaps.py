@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from baselines.heatmaps import argmax_decode, decode_to_image, heatmap_targets, render_gaussians
+from facebench.nn.heatmaps import argmax_decode, decode_to_image, heatmap_targets, render_gaussians
 
 
 def test_render_peak_and_neighbour_values():

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from adc_model.blocks import ResidualBlock, count_parameters
-from adc_model.hourglass import Hourglass, StackedHourglass
+from facebench.nn.blocks import ResidualBlock, count_parameters
+from facebench.nn.hourglass import Hourglass, StackedHourglass
 
 
 def test_hourglass_keeps_spatial_size():

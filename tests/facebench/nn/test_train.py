@@ -11,10 +11,9 @@ import torch
 
 from adc_model.method import ADCLoss
 from adc_model.model import ADCConfig, ADCNet, normalise_image
-from adc_model.train import TrainConfig, checkpoint_path, fit, last_checkpoint, load_checkpoint, resolve_device
-from facebench.errors import FacebenchError
-from facebench.schemes import IBUG68
-
+from facebench.core.errors import FacebenchError
+from facebench.core.schemes import IBUG68
+from facebench.nn.train import TrainConfig, checkpoint_path, fit, last_checkpoint, load_checkpoint, resolve_device
 from tests.adc_model.synthetic import SyntheticFaces
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,8 +98,8 @@ _DDP_SCRIPT = textwrap.dedent("""
     from tests.adc_model.synthetic import SyntheticFaces
     from adc_model.method import ADCLoss
     from adc_model.model import ADCConfig, ADCNet
-    from adc_model.train import TrainConfig, fit, world
-    from facebench.schemes import IBUG68
+    from facebench.nn.train import TrainConfig, fit, world
+    from facebench.core.schemes import IBUG68
     torch.set_num_threads(1)
     torch.manual_seed(0)
     net = ADCNet(ADCConfig(scheme="ibug68", width=8, depth=1, crop=16, proxy=32))

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facebench import runfolder
-from facebench.errors import FacebenchError
-from facebench.prepare import PrepareOptions, prepare
-from facebench.runner import RunConfig, run
+from facebench.core.errors import FacebenchError
+from facebench.core.io import read_json
+from facebench.data.prepare import PrepareOptions, prepare
+from facebench.run import folder as runfolder
+from facebench.run.runner import RunConfig, run
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def _dlib(data: Path, out: Path, **kw) -> dict:
 def test_metrics_record_the_methods_run_facts(tiny_prepared: Path, tmp_path: Path) -> None:
     metrics = _dlib(tiny_prepared, tmp_path)
     assert metrics["status"] == "ok" and np.isfinite(metrics["nme"])
-    on_disk = runfolder.read_json(tmp_path / "dlib-ert-256" / runfolder.METRICS)
+    on_disk = read_json(tmp_path / "dlib-ert-256" / runfolder.METRICS)
     assert on_disk["run_info"]["box"] == "margin"
     assert on_disk["run_info"]["margin"] == pytest.approx(PrepareOptions().margin)
 

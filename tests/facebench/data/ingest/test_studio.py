@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from facebench.errors import FacebenchError
-from facebench.ingest import ingest_studio
-from facebench.pts import read_pts, write_pts
+from facebench.core.errors import FacebenchError
+from facebench.core.pts import read_pts, write_pts
+from facebench.data.ingest.studio import ingest_studio
 
 
 def _one_image_capture(root, points, size=(100, 80), name="s1/neutral/cam0"):

@@ -2,12 +2,11 @@ import cv2
 import numpy as np
 import pytest
 
-from facebench.dataset import PreparedDataset
-from facebench.errors import FacebenchError
-from facebench.ingest import ingest_300vw
-from facebench.ingest.vw300 import CATEGORIES, video_subset
-from facebench.prepare import PrepareOptions, prepare
-from facebench.pts import write_pts
+from facebench.core.errors import FacebenchError
+from facebench.core.prepared import PreparedDataset
+from facebench.core.pts import write_pts
+from facebench.data.ingest.vw300 import CATEGORIES, ingest_300vw, video_subset
+from facebench.data.prepare import PrepareOptions, prepare
 
 
 def _graded_video(root, name="114", frames=8, size=(160, 128)):

@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
 
-from facebench.errors import FacebenchError
-from facebench.ingest import ingest_300w
-from facebench.ingest.w300 import FOLDERS
-from facebench.pts import read_pts
+from facebench.core.errors import FacebenchError
+from facebench.core.pts import read_pts
+from facebench.data.ingest.w300 import FOLDERS, ingest_300w
 
 
 def test_official_splits_and_subsets(tmp_path, make_w300):

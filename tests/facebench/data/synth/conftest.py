@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from facebench.synth.render import make_assets, mesh_spacing
-from facebench.synth.rig import make_rig
-from facebench.synth.subject import make_subject
+from facebench.data.synth.render import make_assets, mesh_spacing
+from facebench.data.synth.rig import make_rig
+from facebench.data.synth.subject import make_subject
 
 
 @pytest.fixture(scope="session")

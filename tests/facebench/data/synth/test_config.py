@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
 
-from facebench.errors import FacebenchError
-from facebench.synth import EXPRESSION_NAMES, SynthConfig
-from facebench.synth.config import rng_for
-from facebench.synth.expressions import EXPRESSIONS
+from facebench.core.errors import FacebenchError
+from facebench.data.synth.config import SynthConfig, rng_for
+from facebench.data.synth.expressions import EXPRESSION_NAMES, EXPRESSIONS
 
 
 def test_defaults_match_the_paper_capture():

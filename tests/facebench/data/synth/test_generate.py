@@ -8,9 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from facebench.cli import cli
-from facebench.errors import FacebenchError
-from facebench.pts import read_pts
-from facebench.synth import SynthConfig, generate
+from facebench.core.errors import FacebenchError
+from facebench.core.pts import read_pts
+from facebench.data.synth.config import SynthConfig
+from facebench.data.synth.generate import generate
 
 CFG = SynthConfig(subjects=2, expressions=2, cameras=2, size=128, seed=5)
 
@@ -129,5 +130,6 @@ def test_cli(tmp_path):
     assert "--annotator-noise" in runner.invoke(cli, ["synth", "--help"]).output
     f = tmp_path / "file"
     f.write_text("x")
-    err = runner.invoke(cli, ["synth", str(f), "--size", "96", "--subjects", "1", "--expressions", "1", "--cameras", "1"])
+    err = runner.invoke(cli, ["synth", str(f), "--size", "96", "--subjects", "1", "--expressions", "1",
+                              "--cameras", "1"])
     assert err.exit_code == 2 and "not a folder" in err.output

@@ -4,10 +4,10 @@ what the renderer draws (the surface parameters under each projected point)."""
 import numpy as np
 import pytest
 
-from facebench.geometry import points_box
-from facebench.synth.expressions import EXPRESSIONS
-from facebench.synth.landmarks import landmarks_3d, project_landmarks, surface_uv
-from facebench.synth.render import _rasterize, work_size
+from facebench.core.geometry import points_box
+from facebench.data.synth.expressions import EXPRESSIONS
+from facebench.data.synth.landmarks import landmarks_3d, project_landmarks, surface_uv
+from facebench.data.synth.render import _rasterize, work_size
 
 BY_NAME = {e.name: e for e in EXPRESSIONS}
 
@@ -91,7 +91,8 @@ def test_surface_landmarks_sit_on_the_rendered_surface_point_they_name(assets384
 
 
 @pytest.mark.parametrize("name", ["neutral", "smile_open", "mouth_left",
-                                  *[pytest.param(n, marks=pytest.mark.slow) for n in ("jaw_open", "pucker", "disgust", "scream")]])
+                                  *[pytest.param(n, marks=pytest.mark.slow)
+                                    for n in ("jaw_open", "pucker", "disgust", "scream")]])
 def test_detail_points_are_visible_from_every_camera(assets384, name):
     """Points 68-88 are in view in every camera: the pixel under a surface point shows that same
     surface point (its rendered (u, v) within 2 mm), the pixel under a pupil or iris edge shows

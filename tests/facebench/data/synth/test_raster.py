@@ -1,6 +1,6 @@
 import numpy as np
 
-from facebench.synth.raster import rasterize
+from facebench.data.synth.raster import rasterize
 
 
 def _quad(x0, y0, x1, y1, z):

@@ -5,11 +5,11 @@ upsampled low-resolution one."""
 import numpy as np
 import pytest
 
-from facebench.synth.config import STREAM_IMAGE, rng_for
-from facebench.synth.expressions import EXPRESSIONS
-from facebench.synth.render import make_assets, mesh_spacing, render
-from facebench.synth.rig import make_rig
-from facebench.synth.subject import make_subject
+from facebench.data.synth.config import STREAM_IMAGE, rng_for
+from facebench.data.synth.expressions import EXPRESSIONS
+from facebench.data.synth.render import make_assets, mesh_spacing, render
+from facebench.data.synth.rig import make_rig
+from facebench.data.synth.subject import make_subject
 
 
 @pytest.mark.slow
