@@ -45,3 +45,25 @@ def test_method_contract(name: str, tiny_prepared: Path, tmp_path: Path) -> None
     model.save(path)
     loaded = cls.load(path, device="cpu")
     assert np.array_equal(loaded.predict(images), pred)
+
+
+def test_every_list_of_the_table_names_its_methods():
+    from facebench import methods as T
+    from facebench.method import FAMILIES
+
+    assert T.METHOD_NAMES == tuple(T.METHODS) and len(set(T.METHOD_NAMES)) == len(T.METHOD_NAMES)
+    assert all(c.family in FAMILIES for c in T.METHODS.values())
+    assert set(T.ADC_FAMILY) == {"adc", "adc-light", "adc-cpm", "adc-cnn67", "adc-stack2"}
+    assert set(T.HOLISTIC) == {"hg2", "fan4", "cpm6", "cnn67"}
+    assert set(T.NEURAL) == set(T.METHOD_NAMES) - {"dlib-ert"}
+    grid = T.BASELINES + T.MAIN_ADC + T.ABLATION_NATIVE + T.ABLATION_HOLISTIC
+    assert sorted(grid) == sorted(T.METHOD_NAMES)          # the paper's grid runs every method once
+    assert set(T.MAIN_ADC + T.ABLATION_NATIVE) <= set(T.ADC_FAMILY)
+    assert set(T.SPEED_DEFAULT) <= set(T.METHOD_NAMES)
+
+
+def test_an_unknown_method_is_one_clear_error():
+    from facebench.core.errors import FacebenchError
+
+    with pytest.raises(FacebenchError, match=r"unknown method 'adc2' \(known: adc, adc-light, "):
+        get_method("adc2")

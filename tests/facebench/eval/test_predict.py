@@ -71,6 +71,7 @@ def test_landmark_box_applies_the_calibration():
     np.testing.assert_allclose(landmark_box(np.array([0.0, 0.0, 100.0, 100.0]), cal), [-15.0, -45.0, 135.0, 105.0])
 
 
+@pytest.mark.slow
 def test_detector_finds_a_drawn_face_at_any_size(tmp_path):
     rng = np.random.default_rng(0)
     pts = face_points(rng, 352, 352)
@@ -104,6 +105,7 @@ def test_predict_with_a_box_writes_pts_and_overlay(run, tmp_path):
     assert overlay.shape == (400, 480, 3)
 
 
+@pytest.mark.slow
 def test_predict_detects_the_face_and_maps_back_like_the_model(run, tmp_path):
     photo, _ = _photo(tmp_path, name="face.jpg")
     [one] = predict_images([photo], run, out=tmp_path / "one", passes=1, progress=False)

@@ -16,7 +16,7 @@ from facebench.core.schemes import IBUG68
 from facebench.nn.train import TrainConfig, checkpoint_path, fit, last_checkpoint, load_checkpoint, resolve_device
 from tests.adc_model.synthetic import SyntheticFaces
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _net(seed=0, width=8, depth=1, crop=16, proxy=32) -> ADCNet:
@@ -40,6 +40,7 @@ def test_lr_schedule_and_devices():
             resolve_device("cuda:0")
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
     data = SyntheticFaces(6, 64, seed=0, proxy=32)   # batch 4: one full and one partial batch per epoch
     cfg = TrainConfig(epochs=3, batch_size=4, lr=1e-3, lr_drop_epoch=2, lr_after=1e-4, progress=False)

@@ -67,6 +67,7 @@ def test_landmarks_follow_the_rig_projection(capture):
     assert gap < 0.05                              # mm: the two viewing rays meet
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_whatever_the_workers(capture, tmp_path):
     out, _ = capture
     other = tmp_path / "again"
