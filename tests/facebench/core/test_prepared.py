@@ -4,7 +4,6 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from facebench.core import geometry
 from facebench.core.errors import FacebenchError
@@ -62,44 +61,6 @@ def test_load_image_is_rgb(tmp_path):
     got = PreparedDataset(tmp_path / "out").load_image("s0_e_c", 256)
     assert got.shape == (256, 256, 3) and got.dtype == np.uint8
     np.testing.assert_array_equal(got[0, 0], [255, 0, 0])
-
-
-def test_torch_dataset_items(tiny_prepared):
-    ds = PreparedDataset(tiny_prepared)
-    data = LandmarkDataset(ds, "train", 128)
-    assert len(data) == 8 and data.scheme.name == "studio89"
-    item = data[3]
-    assert set(item) == {"image", "landmarks", "proxy", "proxy_landmarks", "box", "id"}
-    assert item["image"].dtype == torch.uint8 and item["image"].shape == (3, 128, 128)
-    assert item["proxy"].dtype == torch.uint8 and item["proxy"].shape == (3, 256, 256)
-    assert item["landmarks"].dtype == torch.float32 and item["landmarks"].shape == (89, 2)
-    assert item["box"].dtype == torch.float64 and item["box"].shape == (4,)
-    rows = ds.split("train")
-    assert item["id"] == rows["id"][3]
-    np.testing.assert_array_equal(item["proxy"].permute(1, 2, 0).numpy(), ds.load_image(item["id"], 256))
-    np.testing.assert_array_equal(item["image"].permute(1, 2, 0).numpy(), ds.load_image(item["id"], 128))
-    np.testing.assert_allclose(item["landmarks"].numpy(), ds.landmarks(rows, 128)[3], atol=1e-4)
-    np.testing.assert_allclose(item["proxy_landmarks"].numpy(), ds.landmarks(rows, 256)[3], atol=1e-4)
-    np.testing.assert_array_equal(item["box"].numpy(), rows["box"][3])
-    batch = next(iter(torch.utils.data.DataLoader(data, batch_size=4)))
-    assert batch["image"].shape == (4, 3, 128, 128) and len(batch["id"]) == 4
-
-
-def test_items_decode_only_what_they_need(tiny_prepared, monkeypatch):
-    reads = []
-    real = cv2.imread
-    monkeypatch.setattr(cv2, "imread", lambda path, *a: reads.append(path) or real(path, *a))
-    LandmarkDataset(tiny_prepared, "test", 128)[0]
-    assert len(reads) == 2 and "/128/" in reads[0] and "/256/" in reads[1]
-    reads.clear()
-    item = LandmarkDataset(tiny_prepared, "test", 256)[0]
-    assert len(reads) == 1 and item["proxy"] is item["image"]
-
-
-def test_max_samples_spreads_over_the_split(tiny_prepared):
-    data = LandmarkDataset(tiny_prepared, "train", 256, max_samples=3)
-    rows = PreparedDataset(tiny_prepared).split("train")
-    assert data.ids == [rows["id"][0], rows["id"][4], rows["id"][7]]
 
 
 def test_refusals(tiny_prepared, tmp_path):
