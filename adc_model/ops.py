@@ -2,7 +2,7 @@
 (Iqbal et al.'s integral regression, the paper's [19]) and the RoI crop (RoIAlign, He et al., the
 paper's [17]) that lets gradients reach the crop boxes.
 
-Coordinates follow facebench's convention (``facebench/geometry.py``): (x, y), pixel centres at
+Coordinates follow facebench's convention (``facebench/core/geometry.py``): (x, y), pixel centres at
 integer coordinates. A heatmap of h x w pixels has its pixel centres at x = 0 .. w-1, y = 0 .. h-1.
 """
 

@@ -6,7 +6,7 @@ each edge, at least ``min_side`` pixels, and shifted (not shrunk) into the image
 the box's width and height are each scaled by an independent random factor around 1 (the paper
 adds normal noise to width and height), so the regional network sees its region at varying
 scales and places; the factor is bounded below so that a box built around correct points keeps
-them inside. All coordinate arithmetic is ``facebench.geometry``'s.
+them inside. All coordinate arithmetic is ``facebench.core.geometry``'s.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Every builder returns a :class:`FigureOut`; one that cannot be drawn from the ru
 Figure 6 and 8 PCK curves count landmarks whose pixel error at the evaluation resolution is at
 most ``t``, for ``t`` from 0 to ``E``: ``E`` is a tenth of the median inter-ocular distance of the
 panel's ground truth at that resolution, rounded up to a round number (:data:`NICE` x 10^k px). The legend's AUC
-is the area under that curve divided by ``E`` (``facebench.metrics.auc`` on 1000 steps).
+is the area under that curve divided by ``E`` (``facebench.eval.metrics.auc`` on 1000 steps).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 and returns it; :mod:`reports.figure_sets` decides what goes on which axes. No pyplot state: the
 figures are ``matplotlib.figure.Figure`` objects rendered with the Agg canvas.
 
-Images are shown in the pixel frame of ``facebench.geometry`` through ``imshow``'s ``extent``
+Images are shown in the pixel frame of ``facebench.core.geometry`` through ``imshow``'s ``extent``
 (the whole image is the box ``(-0.5, -0.5, W - 0.5, H - 0.5)``), so points in that frame are
 plotted as they are; a lower-resolution rendition of the same image (a 256 proxy of a 4096
 image, a latent heatmap) is drawn over the full-resolution extent instead of mapping the points.

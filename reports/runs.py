@@ -3,7 +3,7 @@
 A run folder is any folder under the runs directory that holds ``config.json`` (folders nested
 inside a run folder are not runs). ``metrics.json`` says whether the run finished (``ok``), failed
 (``failed`` / ``oom``, with a one-line ``error``); a run without it is ``incomplete`` (still
-running, or interrupted). Only ``facebench.runfolder``'s files are read, never a model.
+running, or interrupted). Only ``facebench.run.folder``'s files are read, never a model.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Paper-style tables built from run folders, and their Markdown / CSV / LaTeX / HTML renderings.
 
 Every measured number is taken unchanged from a run's ``metrics.json`` (which holds exactly what
-``facebench.metrics.summarize`` returned) and multiplied by 100 for percent; the CSV keeps it to
+``facebench.eval.metrics.summarize`` returned) and multiplied by 100 for percent; the CSV keeps it to
 full precision, the other formats round it for reading. The paper's published numbers (from
 ``reports/data/paper_table*.csv``) are kept verbatim as text and always come after the measured
 rows, under their own heading.

@@ -8,7 +8,7 @@ tiny prepared dataset for every engineer's tests.
 - ``make_studio`` / ``make_300w`` / ``make_300vw``: functions writing those layouts under a folder.
 
 Faces are a drawn cartoon (skin ellipse, brows, eyes, nose, lips) around a fixed 89-point template
-(iBUG 68 + 21 studio detail points in :mod:`facebench.schemes` order), moved, scaled and jittered
+(iBUG 68 + 21 studio detail points in :mod:`facebench.core.schemes` order), moved, scaled and jittered
 per image with a seeded generator, so every image differs and its landmarks are exact.
 """
 

@@ -2,7 +2,7 @@
 image, and dlib-ert's training time and time per face. Prints markdown tables (the numbers in
 ``docs/bench/baselines.md`` come from here)::
 
-    python -m baselines.measure [--data PREPARED] [--points 89] [--repeats 5]
+    python -m facebench.bench.baselines [--data PREPARED] [--points 89] [--repeats 5]
 
 Neural timings use untrained (Glorot) weights, which cost the same as trained ones, random uint8
 images and ``Method.predict`` (uint8 -> float, forward, argmax decoding), after one warm-up call:

@@ -349,7 +349,10 @@ def _run(tasks: list[SourceTask], workers: int, progress: bool) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+        # "spawn", as the synthesizer's pool: a forked worker inherits OpenCV's thread pool in whatever
+        # state the parent left it, and init_worker's cv2.setNumThreads(1) can then wait forever on
+        # one of its locks (seen when the parent had run OpenCV with several threads before).
+        context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context, initializer=init_worker) as pool:
             futures = [pool.submit(run_task, t) for t in tasks]
             try:

@@ -1,7 +1,7 @@
 """Synthetic run folders for the report tests, on the shared ``tiny_prepared`` studio dataset
 (tests/conftest.py: drawn faces prepared at 128 and 256): run folders written with
-``facebench.runfolder`` whose predictions are the ground truth plus seeded noise, scored with
-``facebench.metrics.summarize``, as the runner does."""
+``facebench.run.folder`` whose predictions are the ground truth plus seeded noise, scored with
+``facebench.eval.metrics.summarize``, as the runner does."""
 
 from __future__ import annotations
 
