@@ -155,8 +155,9 @@ def _print_metrics(title: str, m: dict) -> None:
 @click.option("--upsample", type=click.Choice(["flag", "skip"]), default="flag", show_default=True, help="Crops smaller than R: write them enlarged and count them (flag), or leave them out at that R (skip).")
 @click.option("--scheme", type=click.Choice(["ibug68", "studio89"]), default=None, help="Landmark scheme of the dataset (default: the inputs'; ibug68 keeps the first 68 points of studio89 captures).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--force", is_flag=True, help="Replace a finished dataset in --out that was prepared from other inputs or options (built beside it, swapped in at the end).")
 def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, margin, workers, vw_stride,
-                upsample, scheme, no_progress):
+                upsample, scheme, no_progress, force):
     """Ingest capture / 300-W / 300-VW folders, split by subject and write the image pyramid:
     OUT/manifest.parquet, OUT/images/<R>/<id>.png and OUT/dataset.json.
 
@@ -189,9 +190,9 @@ def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, marg
                              margin=margin, vw_stride=vw_stride, upsample=upsample, scheme=scheme)
     if studio or w300 is not None or vw300 is not None:
         summary = prepare(out, studio=studio, w300=w300, vw300=vw300, options=options,
-                          workers=workers, progress=not no_progress)
+                          workers=workers, progress=not no_progress, force=force)
     else:
-        summary = prepare_default(out=out, options=options, workers=workers, progress=not no_progress)
+        summary = prepare_default(out=out, options=options, workers=workers, progress=not no_progress, force=force)
     for line in summary.lines():
         click.echo(line)
 

@@ -38,6 +38,7 @@ Decisions (also in ``facebench prepare --help``):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -51,6 +52,7 @@ import pandas as pd
 
 from facebench import __version__, geometry
 from facebench.errors import FacebenchError
+from facebench import fingerprint, safety
 from facebench.ingest import Ingested, ingest_300vw, ingest_300w, ingest_studio
 from facebench.pyramid import TMP_SUFFIX, CropJob, SourceTask, init_worker, png_size, run_task
 from facebench.runfolder import write_json, write_parquet
@@ -99,6 +101,9 @@ class PrepareOptions:
             raise FacebenchError(f"--upsample must be flag or skip, got {self.upsample!r}")
         if self.scheme is not None:
             get_scheme(self.scheme)
+        for r in self.resolutions:
+            safety.check_resolution(r, "--resolutions")
+        safety.check_margin(self.margin)
 
     @property
     def all_resolutions(self) -> tuple[int, ...]:
@@ -136,7 +141,7 @@ class PrepareSummary:
 
 def prepare(out: str | Path, studio: Sequence[str | Path] = (), w300: str | Path | None = None,
             vw300: str | Path | None = None, options: PrepareOptions = PrepareOptions(),
-            workers: int | None = None, progress: bool = True) -> PrepareSummary:
+            workers: int | None = None, progress: bool = True, force: bool = False) -> PrepareSummary:
     """Prepare the given inputs into ``out``; see the module docstring. Raises
     :class:`FacebenchError` on bad input, before writing anything where it can be known then."""
     start = time.perf_counter()
@@ -150,10 +155,17 @@ def prepare(out: str | Path, studio: Sequence[str | Path] = (), w300: str | Path
         inputs.append(ingest_300vw(vw300, options.vw_stride))
     plan, scheme, notes = plan_manifest(inputs, options)
     check_out_folder(out)
-    written, reused = write_images(out, plan, options, workers or os.cpu_count() or 1, progress)
     info = dataset_info(plan, scheme, inputs, options)
-    write_json(out / DATASET_JSON, info)
-    os.replace(out / PLAN, out / MANIFEST)   # last: a folder with a manifest is finished
+    info["fingerprint"] = fingerprint.dataset_fingerprint(plan, info["options"])
+    with safety.folder_lock(out, "prepare"):
+        # a finished dataset is never changed in place: the new one is built beside it and swapped in
+        finished = (out / MANIFEST).is_file()
+        if finished:
+            fingerprint.check_reprepare(out / DATASET_JSON, info, force)
+        with (safety.build_beside(out, seed_from_target=True) if finished else _in_place(out)) as where:
+            written, reused = write_images(where, plan, options, workers or os.cpu_count() or 1, progress)
+            write_json(where / DATASET_JSON, info)
+            os.replace(where / PLAN, where / MANIFEST)   # last: a folder with a manifest is finished
     resolutions = options.all_resolutions
     return PrepareSummary(
         out=out, counts=info["counts"], resolutions=resolutions, upsample=options.upsample,
@@ -162,14 +174,19 @@ def prepare(out: str | Path, studio: Sequence[str | Path] = (), w300: str | Path
         written=written, reused=reused, seconds=time.perf_counter() - start, notes=notes)
 
 
+@contextlib.contextmanager
+def _in_place(out: Path):
+    yield out
+
+
 def prepare_default(out: str | Path = DEFAULT_OUT, synth_dir: str | Path = DEFAULT_SYNTH_DIR,
                     options: PrepareOptions = PrepareOptions(), workers: int | None = None,
-                    progress: bool = True) -> PrepareSummary:
+                    progress: bool = True, force: bool = False) -> PrepareSummary:
     """No input given: synthesize :data:`DEFAULT_SYNTH` into ``synth_dir`` and prepare it."""
     from facebench.synth import generate
 
     generate(Path(synth_dir), DEFAULT_SYNTH, workers=workers or os.cpu_count() or 1, progress=progress)
-    return prepare(out, studio=(synth_dir,), options=options, workers=workers, progress=progress)
+    return prepare(out, studio=(synth_dir,), options=options, workers=workers, progress=progress, force=force)
 
 
 def plan_manifest(inputs: list[Ingested], options: PrepareOptions) -> tuple[pd.DataFrame, Scheme, list[str]]:
@@ -188,6 +205,8 @@ def plan_manifest(inputs: list[Ingested], options: PrepareOptions) -> tuple[pd.D
     boxes = geometry.square_box(geometry.points_box(points), margin=options.margin)  # (B, 4)
     boxes = np.stack([geometry.snap_to_pixels(b) for b in boxes])
     sides = [geometry.pixel_window(b)[2] for b in boxes]
+    biggest = int(np.argmax(sides))
+    safety.check_crop_side(sides[biggest], records[biggest].pts_path, "crop (--margin around the landmarks)")
     studio_split = split_subjects(sorted({r.subject for r in records if r.source == "studio"}),
                                   options.test_fraction, options.seed)
     plan = pd.DataFrame({

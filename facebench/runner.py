@@ -25,6 +25,8 @@ from tqdm import tqdm
 from adc_model.train import is_main_process, world
 from facebench import __version__, geometry, runfolder
 from facebench.errors import FacebenchError
+from facebench import fingerprint, safety
+from facebench.runguard import read_run_json, wanted_settings
 from facebench.methods import Method, TrainContext, get_method
 from facebench.presets import get_preset
 from facebench.schemes import is_prefix
@@ -69,6 +71,11 @@ def run(cfg: RunConfig) -> dict:
 
     cls = get_method(cfg.method)
     preset = get_preset(cfg.preset)
+    if cfg.name is not None:
+        safety.check_run_name(cfg.name)
+    safety.check_resolution(cfg.res)
+    if cfg.epochs is not None and cfg.epochs < 1:
+        raise FacebenchError(f"--epochs must be at least 1, got {cfg.epochs}")
     data = PreparedDataset(cfg.data)
     model_res = cfg.res if cls.native_res else preset.holistic_res
     for r in {cfg.res, model_res}:
@@ -80,17 +87,27 @@ def run(cfg: RunConfig) -> dict:
 
     run_dir = cfg.run_dir
     metrics_path = run_dir / runfolder.METRICS
+    wanted = wanted_settings(cfg, preset.name, data)
     if metrics_path.exists() and not cfg.force:
-        done = runfolder.read_json(metrics_path)
+        done = read_run_json(metrics_path)
         if done.get("status") == "ok":
+            fingerprint.check_run_matches(run_dir, read_run_json(run_dir / runfolder.CONFIG), wanted, "reuse",
+                                          "pass --force to train it again, or choose another --name")
             return done
-    if cfg.force and run_dir.exists():
-        shutil.rmtree(run_dir)
+    if cfg.force and (run_dir.exists() or run_dir.is_symlink()):
+        safety.remove_run_folder(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise FacebenchError("run folder path exists and is not a folder", run_dir)
+    if cfg.resume and (run_dir / runfolder.CONFIG).is_file():
+        fingerprint.check_run_matches(run_dir, read_run_json(run_dir / runfolder.CONFIG), wanted, "resume",
+                                      "pass --force to start again instead")
     if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()) and not cfg.resume \
             and not (run_dir / cls.model_file).exists():
         raise FacebenchError("holds checkpoints of an interrupted run: pass --resume to continue it "
                              "or --force to start again", run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if run_dir.is_dir() and not safety.is_run_folder(run_dir) and any(run_dir.iterdir()):
+        raise FacebenchError("exists and is not a facebench run folder; choose another --name or --out", run_dir)
+    safety.mark_run_folder(run_dir)
 
     init = _resolve_init(cfg, cls, data.root) if cfg.checkpoint is None else None
     epochs = cfg.epochs if cfg.epochs is not None else preset.epochs_for(cls.native_res, init is not None)
@@ -102,6 +119,7 @@ def run(cfg: RunConfig) -> dict:
         "checkpoint": str(Path(cfg.checkpoint).resolve()) if cfg.checkpoint else None,
         "device": cfg.device, "norm": cfg.norm, "options": cfg.options,
         "facebench_version": __version__, "created": _now(),
+        "data_fingerprint": fingerprint.of_dataset(data.info),
     }
     if is_main_process():
         runfolder.write_json(run_dir / runfolder.CONFIG, config)
@@ -142,12 +160,18 @@ def evaluate(run_dir: Path, res: int, progress: bool = True) -> dict:
     run_dir = Path(run_dir)
     if not (run_dir / runfolder.CONFIG).is_file():
         raise FacebenchError("not a run folder (no config.json)", run_dir)
-    config = runfolder.read_json(run_dir / runfolder.CONFIG)
-    metrics = runfolder.read_json(run_dir / runfolder.METRICS) if (run_dir / runfolder.METRICS).exists() else {}
+    config = read_run_json(run_dir / runfolder.CONFIG)
+    metrics = read_run_json(run_dir / runfolder.METRICS) if (run_dir / runfolder.METRICS).exists() else {}
     if metrics.get("status") != "ok":
         raise FacebenchError(f"the run did not finish (status {metrics.get('status', 'missing')})", run_dir)
-    cls = get_method(config["method"])
+    safety.check_resolution(res)
+    cls = get_method(str(config.get("method")))
+    if not isinstance(config.get("data"), str):
+        raise FacebenchError("config.json names no dataset (\"data\")", run_dir / runfolder.CONFIG)
     data = PreparedDataset(Path(config["data"]))
+    if config.get("method") != "external":
+        fingerprint.check_run_matches(run_dir, config, {"data_fingerprint": fingerprint.of_dataset(data.info)},
+                                      "evaluate", f"the dataset {data.root} was prepared again since; train the run again")
     if res not in data.resolutions:
         raise FacebenchError(f"the prepared dataset has no {res} px images", data.root)
     model_file = Path(config["checkpoint"]) if config.get("checkpoint") else run_dir / cls.model_file
@@ -184,8 +208,15 @@ def _resolve_init(cfg: RunConfig, cls: type[Method], data_root: Path) -> Path | 
                 and int(other.get("train_res", 0)) < cfg.res and model_file.is_file()
                 and not other.get("checkpoint")):
             if best is None or int(other["train_res"]) > best[0]:
-                best = (int(other["train_res"]), model_file)
-    return best[1] if best else None
+                best = (int(other["train_res"]), model_file, other)
+    if best is None:
+        return None
+    from facebench.dataset import PreparedDataset
+
+    wanted = {"data_fingerprint": fingerprint.of_dataset(PreparedDataset(data_root).info)}
+    fingerprint.check_run_matches(best[1].parent, best[2], wanted, "initialise (--init auto) from",
+                                  "pass --init none, or train that run again")
+    return best[1]
 
 
 def _train_or_load(cfg: RunConfig, cls: type[Method], preset, data, model_res: int,

@@ -59,8 +59,20 @@ class Ingested:
 
 
 def safe_id(*parts: str) -> str:
-    """Join id parts with ``_``, replacing characters outside ``[A-Za-z0-9._-]`` by ``-``."""
-    return "_".join(_UNSAFE.sub("-", p) for p in parts)
+    """Join id parts with ``_``, replacing characters outside ``[A-Za-z0-9._-]`` by ``-``; a part
+    that had such characters gets ``-`` and 8 hex digits of its NFC form's sha1, so distinct
+    non-ASCII names get distinct, stable ids."""
+    return "_".join(_safe_part(p) for p in parts)
+
+
+def _safe_part(part: str) -> str:
+    import hashlib
+    import unicodedata
+
+    safe = _UNSAFE.sub("-", part)
+    if safe == part:
+        return part
+    return f"{safe}-{hashlib.sha1(unicodedata.normalize('NFC', part).encode()).hexdigest()[:8]}"
 
 
 def find_image(pts_path: Path) -> Path:
@@ -86,16 +98,21 @@ def image_size(path: Path) -> tuple[int, int]:
     """
     from PIL import Image, UnidentifiedImageError
 
+    from facebench.safety import check_image_pixels
+
     try:
         with Image.open(path) as im:
             width, height = im.size
             fmt = im.format
     except FileNotFoundError:
         raise FacebenchError("image not found", path) from None
+    except Image.DecompressionBombError:
+        width, height, fmt = _header_size(path)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
         raise FacebenchError(f"not a readable image ({err.__class__.__name__})", path) from None
     if width <= 0 or height <= 0:
         raise FacebenchError(f"image has no pixels ({width}x{height})", path)
+    check_image_pixels(width, height, path)
     marker = {"PNG": b"IEND", "JPEG": b"\xff\xd9"}.get(fmt or "")
     if marker is not None:
         with open(path, "rb") as f:
@@ -103,6 +120,19 @@ def image_size(path: Path) -> tuple[int, int]:
             if marker not in f.read():
                 raise FacebenchError(f"corrupt image: the {fmt} data is truncated", path)
     return int(width), int(height)
+
+
+def _header_size(path: Path) -> tuple[int, int, str]:
+    """(width, height, format) of an image PIL refuses as a decompression bomb, from its header alone."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with Image.open(path) as im:
+            return im.size[0], im.size[1], im.format or ""
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def check_inside(points: np.ndarray, width: int, height: int, path: Path | str) -> None:

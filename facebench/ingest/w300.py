@@ -62,6 +62,14 @@ def ingest_300w(root: str | Path) -> Ingested:
                 orig_w=width, orig_h=height, landmarks=points, pts_path=str(pts)))
 
     notes = []
+    from facebench.ingest.records import IMAGE_EXTS
+
+    annotated = {Path(r.src_path) for r in records}
+    loose = sorted(p for f in present for p in (root / f).iterdir()
+                   if p.suffix.lower() in IMAGE_EXTS and p not in annotated)
+    if loose:
+        notes.append(f"{root}: {len(loose)} image(s) without a .pts file were left out, "
+                     f"e.g. {loose[0].relative_to(root)}")
     missing = [f for f in FOLDERS if f not in present]
     if missing:
         notes.append(f"{root}: 300-W sub-folder(s) not present: {', '.join(missing)}")

@@ -1,0 +1,30 @@
+"""Subject folders of a studio capture that must not be counted twice: two names for the same
+folder (a symlink, ``ln -s s000 s999``) or two spellings of one name (NFC and NFD Unicode) would
+put one person in both splits. Both are refused, naming the two folders."""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from pathlib import Path
+
+from facebench.errors import FacebenchError
+
+
+def check_subject_folders(root: Path, pts_files: list[Path]) -> None:
+    """Refuse subject folders of ``root`` that are one folder under two names, or whose names are
+    equal after Unicode NFC normalisation."""
+    subjects = sorted({p.relative_to(root).parts[0] for p in pts_files})
+    by_real: dict[str, str] = {}
+    by_nfc: dict[str, str] = {}
+    for name in subjects:
+        real = os.path.realpath(root / name)
+        if real in by_real:
+            raise FacebenchError(f"subject folders {by_real[real]!r} and {name!r} are the same folder "
+                                 "(a link); one person would be counted as two subjects", root / name)
+        by_real[real] = name
+        key = unicodedata.normalize("NFC", name)
+        if key in by_nfc:
+            raise FacebenchError(f"subject folders {by_nfc[key]!r} and {name!r} are one name written in two "
+                                 "Unicode forms (NFC / NFD); rename one", root / name)
+        by_nfc[key] = name
