@@ -42,6 +42,8 @@ class FacebenchGroup(click.Group):
             return super().invoke(ctx)
         except FacebenchError as err:
             raise UserError(str(err)) from None
+        except click.UsageError as err:   # a bad option value: one line too, not usage + hint + error
+            raise UserError(err.format_message()) from None
 
 
 @click.group(cls=FacebenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,7 +69,7 @@ main = cli  # console-script entry point
 @click.option("--res", "-r", required=True, type=int, help="Evaluation resolution R (256 ... 4096). ADC-family methods train at R; holistic ones train at 256 and are upscaled.")
 @click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True, help="Prepared dataset folder (from `facebench prepare`).")
 @click.option("--preset", "-p", type=click.Choice(["smoke", "cpu", "paper"]), default="cpu", show_default=True, help="Model size and schedule: smoke (seconds), cpu (this kind of machine), paper (the paper's, for a GPU).")
-@click.option("--epochs", type=int, default=None, help="Override the preset's number of epochs.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the preset's number of epochs.")
 @click.option("--init", default="auto", show_default=True, help="Initial weights: auto (the same method's run at the next lower resolution in --out, if any), none, or a run folder / model file.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None, help="Evaluate this model file (model.pt, or a dlib .dat) instead of training.")
 @click.option("--name", default=None, help="Run folder name (default: <method>-<res>).")

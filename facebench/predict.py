@@ -28,6 +28,9 @@ import numpy as np
 
 from facebench import geometry, runfolder
 from facebench.errors import FacebenchError
+from facebench.safety import check_crop_side
+
+PREDICTION_TAG = "facebench predict: landmarks predicted by a model, not an annotation"
 
 DETECT_MAX_SIDE = 1024   # photos are shrunk to this longer side for detection (faces >= 80 px remain)
 DEFAULT_MARGIN = 0.25
@@ -160,6 +163,9 @@ def read_rgb(path: Path) -> np.ndarray:
 
     if not Path(path).is_file():
         raise FacebenchError("image not found", path)
+    from facebench.safety import check_image_file_pixels
+
+    check_image_file_pixels(Path(path))   # before decoding: a header may declare 400 MP
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise FacebenchError("cannot decode image (corrupt or not an image)", path)
@@ -214,16 +220,19 @@ def _outputs(image: Path, out: Path | None) -> tuple[Path, Path]:
 
 def _check_outputs(images: list[Path], out: Path | None) -> None:
     """Refuse before any work: two photos writing one file, or clobbering a .pts not ours."""
-    from facebench.pts import ZERO_BASED_TAG
 
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise FacebenchError("--out must be a folder, and this is a file", out)
     seen: dict[Path, Path] = {}
     for image in images:
-        pts, _ = _outputs(image, out)
+        pts, overlay = _outputs(image, out)
         if pts in seen:
             raise FacebenchError(f"{seen[pts]} and {image} would both write {pts.name} (use separate --out folders)", image)
         seen[pts] = image
-        if pts.exists() and ZERO_BASED_TAG not in pts.read_text(errors="replace"):
-            raise FacebenchError(f"{pts.name} beside it is not a facebench prediction (an annotation?); "
+        if pts.is_dir() or overlay.is_dir():
+            raise FacebenchError("is a folder where predict writes a file; use --out DIR", pts if pts.is_dir() else overlay)
+        if pts.exists() and PREDICTION_TAG not in pts.read_text(errors="replace"):
+            raise FacebenchError(f"{pts} was not written by `facebench predict` (an annotation?); "
                                  "refusing to overwrite it, use --out DIR", image)
 
 
@@ -276,7 +285,10 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
             face = landmark_box(found)
         else:
             face = box
+            if box[2] <= 0 or box[3] <= 0 or box[0] >= photo.shape[1] or box[1] >= photo.shape[0]:
+                raise FacebenchError(f"--box lies outside the {photo.shape[1]}x{photo.shape[0]} image", path)
         crop_box = face_crop_box(face, loaded.margin)
+        check_crop_side(float(crop_box[2] - crop_box[0]), path, "face crop (--box plus the margin)")
         for done in range(1, passes + 1):
             crop = crop_face(photo, crop_box, loaded.res)
             points = geometry.from_crop(loaded.model.predict(crop[None])[0], crop_box, loaded.res)  # (N, 2) photo px
@@ -289,7 +301,7 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
                     break
                 crop_box = again
         pts_path, overlay_path = _outputs(path, out)
-        write_pts(pts_path, points)
+        write_pts(pts_path, points, comment=PREDICTION_TAG)
         ok, png = cv2.imencode(".png", cv2.cvtColor(draw_overlay(photo, points, crop_box), cv2.COLOR_RGB2BGR))
         if not ok:
             raise FacebenchError("cannot encode the overlay image", overlay_path)

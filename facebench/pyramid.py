@@ -58,8 +58,11 @@ def init_worker() -> None:
 
     import cv2
 
+    from facebench.safety import die_with_parent
+
     cv2.setNumThreads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()   # no orphaned worker after a `kill -9` of prepare
 
 
 def run_task(task: SourceTask) -> int:

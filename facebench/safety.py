@@ -236,3 +236,20 @@ def die_with_parent() -> None:
             pass
     if os.getppid() != parent or parent == 1:   # the parent died before the prctl took effect
         os._exit(1)
+
+
+def check_image_file_pixels(path: Path) -> None:
+    """Refuse an image file whose header declares more pixels than allowed (nothing decoded);
+    files PIL cannot parse are left to the decoder's own error."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+    except Exception:  # noqa: BLE001 - not parseable here: the decoder says why
+        return
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    check_image_pixels(width, height, path)

@@ -100,6 +100,9 @@ def generate(out: Path, cfg: SynthConfig, workers: int = 1, progress: bool = Tru
     if workers < 1:
         raise FacebenchError(f"workers must be at least 1, got {workers}")
     _prepare_out(out)
+    from facebench.synth.capture_guard import check_same_capture
+
+    check_same_capture(out, cfg)
     t0 = time.perf_counter()
     write_json(out / CAPTURE_JSON, capture_description(cfg))
     jobs = plan(out, cfg)
@@ -142,7 +145,10 @@ def generate(out: Path, cfg: SynthConfig, workers: int = 1, progress: bool = Tru
 
 def _worker_init() -> None:
     import cv2
+
+    from facebench.safety import die_with_parent
     cv2.setNumThreads(1)
+    die_with_parent()   # no orphaned worker after a `kill -9` of synth
 
 
 def _run_group_count(task) -> int:
