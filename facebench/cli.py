@@ -31,7 +31,9 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:  # noqa: D102 - click's signature
-        click.echo(f"error: {self.message}", err=True)
+        from facebench.oneline import one_line
+
+        click.echo(f"error: {one_line(self.message)}", err=True)
 
 
 class FacebenchGroup(click.Group):
@@ -44,6 +46,12 @@ class FacebenchGroup(click.Group):
             raise UserError(str(err)) from None
         except click.UsageError as err:   # a bad option value: one line too, not usage + hint + error
             raise UserError(err.format_message()) from None
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as err:  # noqa: BLE001 - a bug, still one line (FACEBENCH_TRACEBACK=1 shows it)
+            from facebench.oneline import internal_error
+
+            raise UserError(internal_error(err)) from None
 
 
 @click.group(cls=FacebenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -285,7 +293,7 @@ def predict_cmd(images, run_dir, box, out, device, passes):
     into the photo; the second pass re-crops around the first pass's points."""
     from facebench.predict import parse_box, predict_images
 
-    results = predict_images(list(images), run_dir, out=out, box=parse_box(box) if box else None, device=device,
+    results = predict_images(list(images), run_dir, out=out, box=parse_box(box) if box is not None else None, device=device,
                              passes=passes)
     for r in results:
         source = "detected face" if r.detected else "--box"

@@ -166,7 +166,10 @@ def read_rgb(path: Path) -> np.ndarray:
     from facebench.safety import check_image_file_pixels
 
     check_image_file_pixels(Path(path))   # before decoding: a header may declare 400 MP
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    from facebench.safety import quiet_stderr
+
+    with quiet_stderr():   # libpng's own error lines would break the one-line message
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise FacebenchError("cannot decode image (corrupt or not an image)", path)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -199,7 +202,9 @@ def load_run(run: Path, device: str = "auto") -> LoadedRun:
     config_path = run / runfolder.CONFIG
     if not config_path.is_file():
         raise FacebenchError("not a run folder (no config.json)", run)
-    config = runfolder.read_json(config_path)
+    from facebench.runguard import read_run_json
+
+    config = read_run_json(config_path)
     cls = get_method(str(config.get("method")))
     model_file = Path(config["checkpoint"]) if config.get("checkpoint") else run / cls.model_file
     model = cls.load(model_file, device=device)
@@ -272,8 +277,6 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
     loaded = load_run(run, device)
     if loaded.note and progress:
         print(f"note: {loaded.note}", file=sys.stderr)
-    if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
     detector = None if box is not None else _detector()
     results = []
     for path in tqdm(images, desc="predict", unit="image", file=sys.stderr, disable=not progress or len(images) < 2):
@@ -301,6 +304,7 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
                     break
                 crop_box = again
         pts_path, overlay_path = _outputs(path, out)
+        pts_path.parent.mkdir(parents=True, exist_ok=True)   # only now: a refused input leaves no folder
         write_pts(pts_path, points, comment=PREDICTION_TAG)
         ok, png = cv2.imencode(".png", cv2.cvtColor(draw_overlay(photo, points, crop_box), cv2.COLOR_RGB2BGR))
         if not ok:

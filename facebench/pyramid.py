@@ -79,7 +79,10 @@ def read_image(path: Path, size: tuple[int, int]) -> np.ndarray:
     """Decode a source image -> (H, W, 3) uint8 BGR (as OpenCV holds it); checks the size."""
     import cv2
 
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    from facebench.safety import quiet_stderr
+
+    with quiet_stderr():   # libpng's own error lines would break the one-line message
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         raise FacebenchError("corrupt image: OpenCV cannot decode it", path)
     if (image.shape[1], image.shape[0]) != tuple(size):

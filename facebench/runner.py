@@ -76,6 +76,11 @@ def run(cfg: RunConfig) -> dict:
     safety.check_resolution(cfg.res)
     if cfg.epochs is not None and cfg.epochs < 1:
         raise FacebenchError(f"--epochs must be at least 1, got {cfg.epochs}")
+    if cfg.workers < 0:
+        raise FacebenchError(f"--workers must be 0 or more, got {cfg.workers}")
+    from adc_model.train import resolve_device
+
+    resolve_device(cfg.device)   # an unknown device: refused before the run folder exists
     data = PreparedDataset(cfg.data)
     model_res = cfg.res if cls.native_res else preset.holistic_res
     for r in {cfg.res, model_res}:
@@ -107,9 +112,10 @@ def run(cfg: RunConfig) -> dict:
                              "or --force to start again", run_dir)
     if run_dir.is_dir() and not safety.is_run_folder(run_dir) and any(run_dir.iterdir()):
         raise FacebenchError("exists and is not a facebench run folder; choose another --name or --out", run_dir)
+    init = _resolve_init(cfg, cls, data.root) if cfg.checkpoint is None else None
+    created = next((p for p in reversed([run_dir, *run_dir.parents]) if not p.exists()), None)   # topmost new folder
     safety.mark_run_folder(run_dir)
 
-    init = _resolve_init(cfg, cls, data.root) if cfg.checkpoint is None else None
     epochs = cfg.epochs if cfg.epochs is not None else preset.epochs_for(cls.native_res, init is not None)
     config = {
         "method": cfg.method, "name": run_dir.name, "res": cfg.res, "train_res": model_res,
@@ -128,7 +134,9 @@ def run(cfg: RunConfig) -> dict:
     try:
         model = _train_or_load(cfg, cls, preset, data, model_res, init, run_dir, epochs)
     except FacebenchError:
-        raise                   # bad input (e.g. a model file of another scheme): nothing to record
+        if created is not None:  # bad input (e.g. a model file of another scheme): nothing to record
+            shutil.rmtree(created, ignore_errors=True)
+        raise
     except Exception as err:  # noqa: BLE001 - recorded, then re-raised as one line
         _record_failure(run_dir, err)
         raise RunFailed(f"training failed: {_one_line(err)} (recorded in metrics.json)", run_dir) from None

@@ -253,3 +253,23 @@ def check_image_file_pixels(path: Path) -> None:
     finally:
         Image.MAX_IMAGE_PIXELS = limit
     check_image_pixels(width, height, path)
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 while a C library decodes (libpng prints "libpng error: ..." lines
+    of its own for a damaged file); facebench then says what is wrong in its one line."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

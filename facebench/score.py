@@ -77,6 +77,10 @@ def score_predictions(data: str | Path, pred_dir: str | Path, *, split: str = "t
         raise FacebenchError(f"unknown normalisation {norm!r} (known: {', '.join(metrics.NORMS)})")
     if res is not None and res <= 0:
         raise FacebenchError(f"--res must be a positive number of pixels, got {res}")
+    if res is not None:
+        from facebench.safety import check_resolution
+
+        check_resolution(res)
     rows = ds.split(split)
     if len(rows) == 0:
         raise FacebenchError(f"the prepared dataset has no {split!r} samples", ds.root)

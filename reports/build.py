@@ -46,6 +46,9 @@ def build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool 
         report = _build_report(runs_dir, stage, with_paper=with_paper, progress=progress)
         report.files = publish(stage, Path(out_dir), report.files)
         report.out_dir = Path(out_dir)
+    from reports.publish import unreadable_predictions
+
+    report.notes += unreadable_predictions(report.runs)
     return report
 
 

@@ -68,3 +68,21 @@ def publish(stage: Path, out_dir: Path, files: list[Path]) -> list[Path]:
     tmp.write_text(json.dumps(sorted(rel), indent=1) + "\n")
     os.replace(tmp, out_dir / OWNED)
     return [out_dir / name for name in rel]
+
+
+def unreadable_predictions(runs) -> list[str]:
+    """Notes naming runs whose predictions.parquet cannot be read (their figures leave them out)."""
+    import pyarrow.parquet as pq
+
+    from facebench import runfolder
+
+    notes = []
+    for r in runs:
+        path = Path(r.path) / runfolder.PREDICTIONS
+        if path.exists():
+            try:
+                pq.read_metadata(path)
+            except Exception as err:  # noqa: BLE001 - any damage
+                notes.append(f"{path}: unreadable ({err.__class__.__name__}); figures and tables that need "
+                             "per-image predictions leave this run out")
+    return notes
