@@ -1,9 +1,10 @@
 """Moving a finished report into ``--out`` without touching files the user put there.
 
 The report is built in a hidden folder beside ``--out`` and then moved in file by file. A list of
-the files reports wrote is kept in ``--out/.facebench-report-files``: a later report replaces or
-deletes only files on that list. A file the new report would write that exists and is not on the
-list (the user's own) stops the report before anything in ``--out`` changes, naming the file.
+the files reports wrote, each with its sha256, is kept in ``--out/.facebench-report-files``: a later
+report replaces or deletes only files on that list whose content is still what the report wrote.
+A file the new report would write that exists and is not on the list, or was changed since (the
+user's own), stops the report before anything in ``--out`` changes, naming the file.
 """
 
 from __future__ import annotations
@@ -39,12 +40,24 @@ def staging(out_dir: Path) -> Iterator[Path]:
 
 
 def owned_files(out_dir: Path) -> set[str]:
-    """Relative paths an earlier report wrote into ``out_dir`` (empty when there is no list)."""
+    """Relative paths an earlier report wrote into ``out_dir`` and that still hold what it wrote
+    (empty when there is no list)."""
     try:
-        names = json.loads((out_dir / OWNED).read_text())
+        listed = json.loads((out_dir / OWNED).read_text())
     except (OSError, ValueError):
         return set()
-    return {str(n) for n in names} if isinstance(names, list) else set()
+    if not isinstance(listed, dict):
+        return set()
+    return {str(n) for n, digest in listed.items() if _sha256(out_dir / str(n)) == digest}
+
+
+def _sha256(path: Path) -> str | None:
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def publish(stage: Path, out_dir: Path, files: list[Path]) -> list[Path]:
@@ -65,7 +78,7 @@ def publish(stage: Path, out_dir: Path, files: list[Path]) -> list[Path]:
     for name in sorted(owned - set(rel)):   # an earlier report's file this one no longer writes
         (out_dir / name).unlink(missing_ok=True)
     tmp = out_dir / f".{OWNED}.tmp{os.getpid()}"
-    tmp.write_text(json.dumps(sorted(rel), indent=1) + "\n")
+    tmp.write_text(json.dumps({name: _sha256(out_dir / name) for name in sorted(rel)}, indent=1) + "\n")
     os.replace(tmp, out_dir / OWNED)
     return [out_dir / name for name in rel]
 

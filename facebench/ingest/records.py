@@ -72,7 +72,8 @@ def _safe_part(part: str) -> str:
     safe = _UNSAFE.sub("-", part)
     if safe == part:
         return part
-    return f"{safe}-{hashlib.sha1(unicodedata.normalize('NFC', part).encode()).hexdigest()[:8]}"
+    part = unicodedata.normalize("NFC", part)
+    return f"{_UNSAFE.sub('-', part)}-{hashlib.sha1(part.encode()).hexdigest()[:8]}"
 
 
 def find_image(pts_path: Path) -> Path:
