@@ -165,8 +165,10 @@ def test_failed_reprepare_leaves_the_good_dataset_as_it_was(world, tmp_path):
     image = cap / "s00" / "e0" / "cam0.png"
     b = image.read_bytes()
     image.write_bytes(b[: len(b) // 2] + bytes(4000) + b[len(b) // 2 + 4000:])    # damaged past the header
-    r = invoke("prepare", "--studio", cap, "--out", data, "--resolutions", "128", "--workers", "1", "--no-progress",
-               "--force")
+    args = ("prepare", "--studio", cap, "--out", data, "--resolutions", "128", "--workers", "1", "--no-progress")
+    r = invoke(*args)                                     # the inputs changed: refused (before: all deleted)
+    assert r.exit_code == 2 and tree(data) == good
+    r = invoke(*args, "--force")                          # built beside: the damage is found there
     assert r.exit_code == 2 and "cam0.png" in r.stderr
     assert tree(data) == good
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cap", "data"]        # no build folder left
