@@ -31,7 +31,10 @@ Decisions (also in ``facebench prepare --help``):
   present at the right size; ``dataset.json`` and then ``manifest.parquet`` are written last, so
   a folder without ``manifest.parquet`` is unfinished. The planned manifest is kept as
   ``.prepare-plan.parquet`` meanwhile: a rerun with other options deletes exactly the images whose
-  source or crop box changed.
+  source or crop box changed. A *finished* dataset is never changed in place: a prepare with
+  other inputs, options or split is refused unless ``force`` (``dataset.json["fingerprint"]``,
+  :mod:`facebench.fingerprint`), and is then built beside it and swapped in
+  (:func:`facebench.safety.build_beside`), under a lock beside ``out``.
 - **Workers**: a process pool of ``workers`` (default: CPU count); one task per source file
   (image, or a whole 300-VW video), decoded once, written at every R; a tqdm bar on stderr.
 """

@@ -140,7 +140,7 @@ def build_beside(target: Path, seed_from_target: bool = False) -> Iterator[Path]
     ``target`` (rename, rename, delete the old one), on any failure it is deleted and ``target``
     is left exactly as it was. ``seed_from_target`` first fills it with hard links (copies across
     file systems) of ``target``'s files, so unchanged files cost nothing."""
-    target = Path(target)
+    target = Path(os.path.realpath(target))   # "." and a link to the dataset: build beside the real folder
     target.parent.mkdir(parents=True, exist_ok=True)
     build = target.parent / f".{target.name}.new-{os.getpid()}"
     if build.exists():
@@ -190,7 +190,7 @@ def _alive(pid: int) -> bool:
 def folder_lock(target: Path, what: str = "prepare") -> Iterator[Path]:
     """Hold ``.<name>.lock`` beside ``target`` while a command writes it. A lock held by a live
     process stops the caller at once, naming that process; a lock left by a dead one is taken over."""
-    target = Path(target)
+    target = Path(os.path.realpath(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     lock = target.parent / f".{target.name}.lock"
     for _ in range(3):

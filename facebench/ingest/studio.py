@@ -67,12 +67,13 @@ def ingest_studio(root: str | Path) -> Ingested:
         raise FacebenchError("no <subject>/<expression>/<camera>.pts landmark files in this capture "
                              "folder (empty, or not a studio capture)", root)
 
-    from facebench.ingest.subjects import check_subject_folders
+    from facebench.ingest.subjects import check_not_prediction, check_subject_folders
 
     check_subject_folders(root, pts_files)
     records: list[SampleRecord] = []
     for pts in pts_files:
         points = read_pts(pts, base=base)
+        check_not_prediction(pts)
         if scheme is None:
             try:
                 scheme = scheme_for_count(len(points))

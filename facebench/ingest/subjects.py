@@ -1,4 +1,5 @@
-"""Subject folders of a studio capture that must not be counted twice: two names for the same
+"""Checks on what an input folder holds before it is read as ground truth. Subject folders of a
+studio capture that must not be counted twice: two names for the same
 folder (a symlink, ``ln -s s000 s999``) or two spellings of one name (NFC and NFD Unicode) would
 put one person in both splits. Both are refused, naming the two folders."""
 
@@ -28,3 +29,15 @@ def check_subject_folders(root: Path, pts_files: list[Path]) -> None:
             raise FacebenchError(f"subject folders {by_nfc[key]!r} and {name!r} are one name written in two "
                                  "Unicode forms (NFC / NFD); rename one", root / name)
         by_nfc[key] = name
+
+
+def check_not_prediction(pts: Path) -> None:
+    """Refuse a landmark file written by ``facebench predict``: it is a model's output, not an
+    annotation, and must not be read as ground truth."""
+    from facebench.predict import PREDICTION_TAG
+
+    with open(pts, "rb") as f:
+        head = f.read(512)
+    if PREDICTION_TAG.encode() in head:
+        raise FacebenchError("was written by `facebench predict` (a model's landmarks, not an annotation); "
+                             "move it out of the input folder", pts)

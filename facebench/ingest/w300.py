@@ -43,6 +43,8 @@ def ingest_300w(root: str | Path) -> Ingested:
     if not present:
         raise FacebenchError(f"no 300-W sub-folders here (expected {', '.join(FOLDERS)})", root)
 
+    from facebench.ingest.subjects import check_not_prediction
+
     records: list[SampleRecord] = []
     for folder in present:
         split, subset = FOLDERS[folder]
@@ -51,6 +53,7 @@ def ingest_300w(root: str | Path) -> Ingested:
             raise FacebenchError("300-W folder holds no .pts landmark files", root / folder)
         for pts in pts_files:
             points = read_pts(pts, base=1, num_points=IBUG68.num_points)
+            check_not_prediction(pts)
             image = find_image(pts)
             width, height = image_size(image)
             check_inside(points, width, height, pts)

@@ -488,6 +488,23 @@ for _id, _what, _edit, _names in [
     case("prepare", _id, _what, _cap_edit(_edit), _names)
 
 
+def _as_prediction(path: Path) -> None:
+    from facebench.predict import PREDICTION_TAG
+
+    path.write_text(path.read_text().replace("n_points", f"// {PREDICTION_TAG}\nn_points", 1))
+
+
+case("prepare", "studio-prediction", "a studio landmark file written by `facebench predict`",
+     _cap_edit(lambda c: _as_prediction(c / PTS0)), "cam0.pts")
+case("prepare", "300w-prediction", "a 300-W landmark file written by `facebench predict`",
+     lambda w, t: (_as_prediction(copy(w.w300, t) / W300_PTS), _prep(t, "--300w", str(t / "w300")))[1], "afw_0.pts")
+case("prepare", "out-dot", "--out . in a folder of the user's files",
+     lambda w, t: (_write(t / "notes.txt", "mine"), _prep(t, "--studio", str(w.cap), out=Path(".")))[1], "notes.txt")
+case("prepare", "out-link-same", "the same prepare again through a link to the dataset (fine)",
+     lambda w, t: (os.symlink(copy(w.data, t), t / "link"), _prep(t, "--studio", str(w.cap), out=t / "link"))[1], ok=True,
+     check=lambda w, t: None if (t / "link").is_symlink() and (t / "data" / "manifest.parquet").is_file() else 1 / 0)
+
+
 def _two_captures(w: World, tmp: Path) -> list:
     return _prep(tmp, "--studio", str(w.cap), "--studio", str(copy(w.cap, tmp, "cap2")))
 

@@ -115,6 +115,16 @@ def test_predict_never_overwrites_an_annotation(world, tmp_path):
     assert r.exit_code == 2 and image.with_suffix(".pts").read_bytes() == before
 
 
+def test_a_prediction_is_never_read_as_an_annotation(world, tmp_path):
+    cap = make_studio_capture(tmp_path / "cap", subjects=2, expressions=1, cameras=1, size=256)
+    image = cap / "s00" / "e0" / "cam0.png"
+    image.with_suffix(".pts").unlink()                     # an image not annotated yet
+    r = invoke("predict", image, "--run", world / "runs" / "adc-128", "--device", "cpu", "--box", "60,60,200,200")
+    assert r.exit_code == 0, r.output
+    r = invoke("prepare", "--studio", cap, "--out", tmp_path / "out", "--resolutions", "128", "--workers", "1")
+    assert r.exit_code == 2 and "cam0.pts" in r.stderr and "facebench predict" in r.stderr
+
+
 def test_predict_replaces_its_own_output(world, tmp_path):
     from facebench.predict import PREDICTION_TAG
 
