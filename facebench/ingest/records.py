@@ -146,8 +146,13 @@ def check_inside(points: np.ndarray, width: int, height: int, path: Path | str) 
         i = int(bad[0])
         x, y = points[i]
         raise FacebenchError(
-            f"landmark {i} at ({x:.1f}, {y:.1f}) lies far outside the {width}x{height} image "
+            f"landmark {i} at ({_px(x)}, {_px(y)}) lies far outside the {width}x{height} image "
             f"(more than {OUTSIDE_TOLERANCE:.0%} of its size; {len(bad)} such point(s))", path)
+
+
+def _px(v: float) -> str:
+    """A coordinate for a message: one decimal, or 4 significant digits when huge (1e300)."""
+    return f"{v:.1f}" if abs(v) < 1e7 else f"{v:.4g}"
 
 
 def scheme_mismatch(scheme: Scheme, count: int, reference: str, path: Path) -> FacebenchError:

@@ -32,6 +32,7 @@ def test_the_document_lists_exactly_these_cases():
     assert doc_rows() == [c.what.replace("|", "\\|") for c in CASES]
 
 
+@pytest.mark.slow   # the whole catalogue: about a minute on 2 cores
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_case(case, world, tmp_path):
     outcome = run_case(case, world, tmp_path)
