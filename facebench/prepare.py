@@ -151,6 +151,7 @@ def prepare(out: str | Path, studio: Sequence[str | Path] = (), w300: str | Path
     out = Path(out)
     if not studio and w300 is None and vw300 is None:
         raise FacebenchError("no input: give --studio, --300w and/or --300vw folders")
+    safety.check_unlocked(out, "prepare")   # a prepare is writing it: stop before reading the inputs
     inputs = [ingest_studio(d) for d in studio]
     if w300 is not None:
         inputs.append(ingest_300w(w300))

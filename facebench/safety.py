@@ -186,6 +186,29 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _lock_path(target: Path) -> Path:
+    target = Path(os.path.realpath(target))
+    return target.parent / f".{target.name}.lock"
+
+
+def _holder(lock: Path) -> int | None:
+    """The pid of a live process holding ``lock``, or None (no lock, or its process is gone)."""
+    try:
+        pid = int(lock.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if pid > 0 and pid != os.getpid() and _alive(pid) else None
+
+
+def check_unlocked(target: Path, what: str = "prepare") -> None:
+    """Stop at once (before reading any input) when a live process holds ``target``'s lock."""
+    lock = _lock_path(target)
+    pid = _holder(lock)
+    if pid is not None:
+        raise FacebenchError(f"another `facebench {what}` (pid {pid}) is writing this folder; "
+                             f"wait for it to finish (lock {lock.name})", target)
+
+
 @contextlib.contextmanager
 def folder_lock(target: Path, what: str = "prepare") -> Iterator[Path]:
     """Hold ``.<name>.lock`` beside ``target`` while a command writes it. A lock held by a live
