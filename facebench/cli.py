@@ -55,7 +55,9 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:  # noqa: D102 - click's signature
-        click.echo(f"error: {self.message}", err=True)
+        from facebench.core.oneline import one_line
+
+        click.echo(f"error: {one_line(self.message)}", err=True)
 
 
 class FacebenchGroup(click.Group):
@@ -66,6 +68,14 @@ class FacebenchGroup(click.Group):
             return super().invoke(ctx)
         except FacebenchError as err:
             raise UserError(str(err)) from None
+        except click.UsageError as err:   # a bad option value: one line too, not usage + hint + error
+            raise UserError(err.format_message()) from None
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as err:  # noqa: BLE001 - a bug, still one line (FACEBENCH_TRACEBACK=1 shows it)
+            from facebench.core.oneline import internal_error
+
+            raise UserError(internal_error(err)) from None
 
 
 @click.group(cls=FacebenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,7 +101,7 @@ main = cli  # console-script entry point
 @click.option("--res", "-r", required=True, type=int, help="Evaluation resolution R (256 ... 4096). ADC-family methods train at R; holistic ones train at 256 and are upscaled.")
 @click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True, help="Prepared dataset folder (from `facebench prepare`).")
 @click.option("--preset", "-p", type=click.Choice(list(PRESETS)), default="cpu", show_default=True, help="Model size and schedule: smoke (seconds), cpu (this kind of machine), paper (the paper's, for a GPU).")
-@click.option("--epochs", type=int, default=None, help="Override the preset's number of epochs.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the preset's number of epochs.")
 @click.option("--init", default="auto", show_default=True, help="Initial weights: auto (the same method's run at the next lower resolution in --out, if any), none, or a run folder / model file.")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None, help="Evaluate this model file (model.pt, or a dlib .dat) instead of training.")
 @click.option("--name", default=None, help="Run folder name (default: <method>-<res>).")
@@ -179,8 +189,9 @@ def _print_metrics(title: str, m: dict) -> None:
 @click.option("--upsample", type=click.Choice(["flag", "skip"]), default="flag", show_default=True, help="Crops smaller than R: write them enlarged and count them (flag), or leave them out at that R (skip).")
 @click.option("--scheme", type=click.Choice(list(SCHEMES)), default=None, help="Landmark scheme of the dataset (default: the inputs'; ibug68 keeps the first 68 points of studio89 captures).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--force", is_flag=True, help="Replace a finished dataset in --out that was prepared from other inputs or options (built beside it, swapped in at the end).")
 def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, margin, workers, vw_stride,
-                upsample, scheme, no_progress):
+                upsample, scheme, no_progress, force):
     """Ingest capture / 300-W / 300-VW folders, split by subject and write the image pyramid:
     OUT/manifest.parquet, OUT/images/<R>/<id>.png and OUT/dataset.json.
 
@@ -213,9 +224,9 @@ def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, marg
                              margin=margin, vw_stride=vw_stride, upsample=upsample, scheme=scheme)
     if studio or w300 is not None or vw300 is not None:
         summary = prepare(out, studio=studio, w300=w300, vw300=vw300, options=options,
-                          workers=workers, progress=not no_progress)
+                          workers=workers, progress=not no_progress, force=force)
     else:
-        summary = prepare_default(out=out, options=options, workers=workers, progress=not no_progress)
+        summary = prepare_default(out=out, options=options, workers=workers, progress=not no_progress, force=force)
     for line in summary.lines():
         click.echo(line)
 
@@ -307,7 +318,7 @@ def predict_cmd(images, run_dir, box, out, device, passes):
     into the photo; the second pass re-crops around the first pass's points."""
     from facebench.eval.predict import parse_box, predict_images
 
-    results = predict_images(list(images), run_dir, out=out, box=parse_box(box) if box else None, device=device,
+    results = predict_images(list(images), run_dir, out=out, box=parse_box(box) if box is not None else None, device=device,
                              passes=passes)
     for r in results:
         source = "detected face" if r.detected else "--box"

@@ -21,6 +21,7 @@ from reports import example_figures, figure_sets
 from reports import html as H
 from reports import runs as R
 from reports import tables as T
+from reports.publish import publish, staging, unreadable_predictions
 
 PNG_DPI = 130
 
@@ -37,7 +38,19 @@ class Report:
 
 def build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool = False,
                  progress: bool = True) -> Report:
-    """Read every run folder under ``runs_dir`` and write the report to ``out_dir``."""
+    """Read every run folder under ``runs_dir`` and write the report to ``out_dir``: built in a
+    folder beside it, then moved in, replacing only files an earlier report wrote
+    (:mod:`reports.publish`)."""
+    with staging(Path(out_dir)) as stage:
+        report = _build_report(runs_dir, stage, with_paper=with_paper, progress=progress)
+        report.files = publish(stage, Path(out_dir), report.files)
+        report.out_dir = Path(out_dir)
+    report.notes += unreadable_predictions(report.runs)
+    return report
+
+
+def _build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool = False,
+                  progress: bool = True) -> Report:
     runs = R.load_runs(runs_dir)
     out_dir = Path(out_dir)
     tables = [t for t in (T.nme_by_resolution(runs, with_paper), T.nme_by_subset(runs, "300w", with_paper),

@@ -18,6 +18,8 @@ import numpy as np
 from facebench.core.errors import FacebenchError
 
 ZERO_BASED_TAG = "// facebench: 0-based, pixel centres at integer coordinates"
+# the comment `facebench predict` writes into its .pts: prepare refuses such a file as an annotation
+PREDICTION_TAG = "facebench predict: landmarks predicted by a model, not an annotation"
 
 
 def read_pts(path: str | Path, base: int = 1, num_points: int | None = None) -> np.ndarray:
@@ -69,7 +71,7 @@ def read_pts(path: str | Path, base: int = 1, num_points: int | None = None) -> 
     return points - base
 
 
-def write_pts(path: str | Path, points: np.ndarray, base: int = 0) -> None:
+def write_pts(path: str | Path, points: np.ndarray, base: int = 0, comment: str | None = None) -> None:
     """Write (N, 2) 0-based points as a ``.pts`` file, atomically (temporary name, then rename).
 
     With ``base=0`` (default) the file is 0-based and tagged; ``base=1`` writes the plain 1-based
@@ -84,6 +86,8 @@ def write_pts(path: str | Path, points: np.ndarray, base: int = 0) -> None:
     lines = ["version: 1"]
     if base == 0:
         lines.append(ZERO_BASED_TAG)
+    if comment is not None:
+        lines.append(f"// {comment}")
     lines += [f"n_points: {len(out)}", "{"]
     lines += [f"{float(x)!r} {float(y)!r}" for x, y in out]  # shortest exact round-trip
     lines.append("}")

@@ -31,13 +31,17 @@ Decisions (also in ``facebench prepare --help``):
   present at the right size; ``dataset.json`` and then ``manifest.parquet`` are written last, so
   a folder without ``manifest.parquet`` is unfinished. The planned manifest is kept as
   ``.prepare-plan.parquet`` meanwhile: a rerun with other options deletes exactly the images whose
-  source or crop box changed.
+  source or crop box changed. A *finished* dataset is never changed in place: a prepare with
+  other inputs, options or split is refused unless ``force`` (``dataset.json["fingerprint"]``,
+  :mod:`facebench.fingerprint`), and is then built beside it and swapped in
+  (:func:`facebench.safety.build_beside`), under a lock beside ``out``.
 - **Workers**: a process pool of ``workers`` (default: CPU count); one task per source file
   (image, or a whole 300-VW video), decoded once, written at every R; a tqdm bar on stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -50,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from facebench import __version__
-from facebench.core import geometry
+from facebench.core import fingerprint, geometry, safety
 from facebench.core.errors import FacebenchError
 from facebench.core.io import write_json, write_parquet
 from facebench.core.prepared import DATASET_JSON, DEFAULT_MARGIN, IMAGES, MANIFEST, MANIFEST_COLUMNS, PLAN, PROXY_RES
@@ -97,6 +101,9 @@ class PrepareOptions:
             raise FacebenchError(f"--upsample must be flag or skip, got {self.upsample!r}")
         if self.scheme is not None:
             get_scheme(self.scheme)
+        for r in self.resolutions:
+            safety.check_resolution(r, "--resolutions")
+        safety.check_margin(self.margin)
 
     @property
     def all_resolutions(self) -> tuple[int, ...]:
@@ -134,13 +141,14 @@ class PrepareSummary:
 
 def prepare(out: str | Path, studio: Sequence[str | Path] = (), w300: str | Path | None = None,
             vw300: str | Path | None = None, options: PrepareOptions = PrepareOptions(),
-            workers: int | None = None, progress: bool = True) -> PrepareSummary:
+            workers: int | None = None, progress: bool = True, force: bool = False) -> PrepareSummary:
     """Prepare the given inputs into ``out``; see the module docstring. Raises
     :class:`FacebenchError` on bad input, before writing anything where it can be known then."""
     start = time.perf_counter()
     out = Path(out)
     if not studio and w300 is None and vw300 is None:
         raise FacebenchError("no input: give --studio, --300w and/or --300vw folders")
+    safety.check_unlocked(out, "prepare")   # a prepare is writing it: stop before reading the inputs
     inputs = [ingest_studio(d) for d in studio]
     if w300 is not None:
         inputs.append(ingest_300w(w300))
@@ -148,10 +156,17 @@ def prepare(out: str | Path, studio: Sequence[str | Path] = (), w300: str | Path
         inputs.append(ingest_300vw(vw300, options.vw_stride))
     plan, scheme, notes = plan_manifest(inputs, options)
     check_out_folder(out)
-    written, reused = write_images(out, plan, options, workers or os.cpu_count() or 1, progress)
     info = dataset_info(plan, scheme, inputs, options)
-    write_json(out / DATASET_JSON, info)
-    os.replace(out / PLAN, out / MANIFEST)   # last: a folder with a manifest is finished
+    info["fingerprint"] = fingerprint.dataset_fingerprint(plan, info["options"])
+    with safety.folder_lock(out, "prepare"):
+        # a finished dataset is never changed in place: the new one is built beside it and swapped in
+        finished = (out / MANIFEST).is_file()
+        if finished:
+            fingerprint.check_reprepare(out / DATASET_JSON, info, force)
+        with (safety.build_beside(out, seed_from_target=True) if finished else _in_place(out)) as where:
+            written, reused = write_images(where, plan, options, workers or os.cpu_count() or 1, progress)
+            write_json(where / DATASET_JSON, info)
+            os.replace(where / PLAN, where / MANIFEST)   # last: a folder with a manifest is finished
     resolutions = options.all_resolutions
     return PrepareSummary(
         out=out, counts=info["counts"], resolutions=resolutions, upsample=options.upsample,
@@ -160,12 +175,17 @@ def prepare(out: str | Path, studio: Sequence[str | Path] = (), w300: str | Path
         written=written, reused=reused, seconds=time.perf_counter() - start, notes=notes)
 
 
+@contextlib.contextmanager
+def _in_place(out: Path):
+    yield out
+
+
 def prepare_default(out: str | Path = DEFAULT_OUT, synth_dir: str | Path = DEFAULT_SYNTH_DIR,
                     options: PrepareOptions = PrepareOptions(), workers: int | None = None,
-                    progress: bool = True) -> PrepareSummary:
+                    progress: bool = True, force: bool = False) -> PrepareSummary:
     """No input given: synthesize :data:`DEFAULT_SYNTH` into ``synth_dir`` and prepare it."""
     generate(Path(synth_dir), DEFAULT_SYNTH, workers=workers or os.cpu_count() or 1, progress=progress)
-    return prepare(out, studio=(synth_dir,), options=options, workers=workers, progress=progress)
+    return prepare(out, studio=(synth_dir,), options=options, workers=workers, progress=progress, force=force)
 
 
 def plan_manifest(inputs: list[Ingested], options: PrepareOptions) -> tuple[pd.DataFrame, Scheme, list[str]]:
@@ -184,6 +204,8 @@ def plan_manifest(inputs: list[Ingested], options: PrepareOptions) -> tuple[pd.D
     boxes = geometry.square_box(geometry.points_box(points), margin=options.margin)  # (B, 4)
     boxes = np.stack([geometry.snap_to_pixels(b) for b in boxes])
     sides = [geometry.pixel_window(b)[2] for b in boxes]
+    biggest = int(np.argmax(sides))
+    safety.check_crop_side(sides[biggest], records[biggest].pts_path, "crop (--margin around the landmarks)")
     studio_split = split_subjects(sorted({r.subject for r in records if r.source == "studio"}),
                                   options.test_fraction, options.seed)
     plan = pd.DataFrame({

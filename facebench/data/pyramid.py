@@ -27,6 +27,7 @@ import numpy as np
 
 from facebench.core.errors import FacebenchError
 from facebench.core.pixels import crop_pixels, resample
+from facebench.core.safety import die_with_parent, quiet_stderr
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TMP_SUFFIX = ".tmp.png"   # temporaries: ".<id>.<pid>.tmp.png" (cv2 picks the codec by extension)
@@ -60,6 +61,7 @@ def init_worker() -> None:
 
     cv2.setNumThreads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()   # no orphaned worker after a `kill -9` of prepare
 
 
 def run_task(task: SourceTask) -> int:
@@ -76,7 +78,8 @@ def read_image(path: Path, size: tuple[int, int]) -> np.ndarray:
     """Decode a source image -> (H, W, 3) uint8 BGR (as OpenCV holds it); checks the size."""
     import cv2
 
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    with quiet_stderr():   # libpng's own error lines would break the one-line message
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
         raise FacebenchError("corrupt image: OpenCV cannot decode it", path)
     if (image.shape[1], image.shape[0]) != tuple(size):

@@ -31,9 +31,11 @@ from facebench.core.errors import FacebenchError
 from facebench.core.io import atomic_write_bytes, read_json
 from facebench.core.pixels import crop_pixels, resample
 from facebench.core.prepared import DEFAULT_MARGIN
-from facebench.core.pts import ZERO_BASED_TAG, read_pts, write_pts
+from facebench.core.pts import PREDICTION_TAG, read_pts, write_pts
+from facebench.core.safety import check_crop_side, check_image_file_pixels, quiet_stderr
 from facebench.methods import get_method
 from facebench.run import folder as runfolder
+from facebench.run.guard import read_run_json
 
 DETECT_MAX_SIDE = 1024   # photos are shrunk to this longer side for detection (faces >= 80 px remain)
 
@@ -162,7 +164,9 @@ def read_rgb(path: Path) -> np.ndarray:
 
     if not Path(path).is_file():
         raise FacebenchError("image not found", path)
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    check_image_file_pixels(Path(path))   # before decoding: a header may declare 400 MP
+    with quiet_stderr():   # libpng's own error lines would break the one-line message
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise FacebenchError("cannot decode image (corrupt or not an image)", path)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -193,7 +197,7 @@ def load_run(run: Path, device: str = "auto") -> LoadedRun:
     config_path = run / runfolder.CONFIG
     if not config_path.is_file():
         raise FacebenchError("not a run folder (no config.json)", run)
-    config = read_json(config_path)
+    config = read_run_json(config_path)
     cls = get_method(str(config.get("method")))
     model_file = Path(config["checkpoint"]) if config.get("checkpoint") else run / cls.model_file
     model = cls.load(model_file, device=device)
@@ -214,15 +218,20 @@ def _outputs(image: Path, out: Path | None) -> tuple[Path, Path]:
 
 def _check_outputs(images: list[Path], out: Path | None) -> None:
     """Refuse before any work: two photos writing one file, or clobbering a .pts not ours."""
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise FacebenchError("--out must be a folder, and this is a file", out)
     seen: dict[Path, Path] = {}
     for image in images:
-        pts, _ = _outputs(image, out)
+        pts, overlay = _outputs(image, out)
         if pts in seen:
             raise FacebenchError(f"{seen[pts]} and {image} would both write {pts.name} (use separate --out folders)",
                                  image)
         seen[pts] = image
-        if pts.exists() and ZERO_BASED_TAG not in pts.read_text(errors="replace"):
-            raise FacebenchError(f"{pts.name} beside it is not a facebench prediction (an annotation?); "
+        if pts.is_dir() or overlay.is_dir():
+            raise FacebenchError("is a folder where predict writes a file; use --out DIR",
+                                 pts if pts.is_dir() else overlay)
+        if pts.exists() and PREDICTION_TAG not in pts.read_text(errors="replace"):
+            raise FacebenchError(f"{pts} was not written by `facebench predict` (an annotation?); "
                                  "refusing to overwrite it, use --out DIR", image)
 
 
@@ -260,8 +269,6 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
     loaded = load_run(run, device)
     if loaded.note and progress:
         print(f"note: {loaded.note}", file=sys.stderr)
-    if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
     detector = None if box is not None else _detector()
     results = []
     for path in tqdm(images, desc="predict", unit="image", file=sys.stderr, disable=not progress or len(images) < 2):
@@ -273,7 +280,10 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
             face = landmark_box(found)
         else:
             face = box
+            if box[2] <= 0 or box[3] <= 0 or box[0] >= photo.shape[1] or box[1] >= photo.shape[0]:
+                raise FacebenchError(f"--box lies outside the {photo.shape[1]}x{photo.shape[0]} image", path)
         crop_box = face_crop_box(face, loaded.margin)
+        check_crop_side(float(crop_box[2] - crop_box[0]), path, "face crop (--box plus the margin)")
         for done in range(1, passes + 1):
             crop = crop_face(photo, crop_box, loaded.res)
             points = geometry.from_crop(loaded.model.predict(crop[None])[0], crop_box, loaded.res)  # (N, 2) photo px
@@ -286,7 +296,8 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
                     break
                 crop_box = again
         pts_path, overlay_path = _outputs(path, out)
-        write_pts(pts_path, points)
+        pts_path.parent.mkdir(parents=True, exist_ok=True)   # only now: a refused input leaves no folder
+        write_pts(pts_path, points, comment=PREDICTION_TAG)
         ok, png = cv2.imencode(".png", cv2.cvtColor(draw_overlay(photo, points, crop_box), cv2.COLOR_RGB2BGR))
         if not ok:
             raise FacebenchError("cannot encode the overlay image", overlay_path)

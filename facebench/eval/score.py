@@ -37,14 +37,17 @@ from facebench.core.errors import FacebenchError
 from facebench.core.io import read_json, write_json
 from facebench.core.prepared import PreparedDataset
 from facebench.core.pts import read_pts
+from facebench.core.safety import build_beside, check_resolution
 from facebench.data.ingest.studio import read_capture_json
 from facebench.eval import metrics
 from facebench.run import folder as runfolder
+from facebench.run.guard import read_run_json
 
 EXTERNAL = "external"          # config.json "method" of a scored run
 SOURCE_RES = 0                 # run-folder "res" meaning "source-image pixels, no mapping"
 ONE_BASED_SOURCES = ("300w", "300vw")   # their .pts files are MATLAB 1-based
 _LIST = 10                     # how many file names an error message lists
+MAX_OUTSIDE = 100              # a predicted coordinate beyond 100x the image size is refused (not a prediction)
 
 
 @dataclass
@@ -79,6 +82,8 @@ def score_predictions(data: str | Path, pred_dir: str | Path, *, split: str = "t
         raise FacebenchError(f"unknown normalisation {norm!r} (known: {', '.join(metrics.NORMS)})")
     if res is not None and res <= 0:
         raise FacebenchError(f"--res must be a positive number of pixels, got {res}")
+    if res is not None:
+        check_resolution(res)
     rows = ds.split(split)
     if len(rows) == 0:
         raise FacebenchError(f"the prepared dataset has no {split!r} samples", ds.root)
@@ -94,8 +99,13 @@ def score_predictions(data: str | Path, pred_dir: str | Path, *, split: str = "t
     n = ds.scheme.num_points
     pred = np.empty((len(rows), n, 2), dtype=np.float64)
     bases = _pts_bases(ds, rows)
+    sizes = rows[["orig_w", "orig_h"]].to_numpy().max(axis=1)
     for i, name in enumerate(tqdm(wanted, desc="read predictions", unit="file", disable=not progress)):
         pred[i] = read_pts(pred_dir / name, base=bases[i], num_points=n)
+        if np.abs(pred[i]).max() > MAX_OUTSIDE * sizes[i]:
+            raise FacebenchError(f"a coordinate ({np.abs(pred[i]).max():.3g}) lies more than {MAX_OUTSIDE}x the "
+                                 f"image size ({sizes[i]} px) away from it; not a prediction for this image",
+                                 pred_dir / name)
     if res is None:
         gt = np.stack([np.asarray(v, dtype=np.float64).reshape(n, 2) for v in rows["landmarks"]])
     else:
@@ -106,6 +116,9 @@ def score_predictions(data: str | Path, pred_dir: str | Path, *, split: str = "t
     ids = [str(i) for i in rows["id"]]
     subsets = [str(s) for s in rows["subset"]]
     summary = metrics.summarize(pred, gt, ds.scheme, norm=norm, subsets=subsets, ids=ids)
+    if not np.isfinite(summary["nme"]):
+        raise FacebenchError("the NME is not finite (a degenerate normaliser: two reference points coincide)",
+                             pred_dir)
     per = metrics.image_nmes(pred, gt, ds.scheme, norm=norm, ids=ids)["all"]
     result = ScoreResult(summary=summary, per_image={i: float(v) for i, v in zip(ids, per)},
                          res=res, split=split, extra=extra)
@@ -144,19 +157,20 @@ def _write_run(run_dir: Path, ds, pred_dir: Path, split: str, res: int | None, n
         same = all(old.get(k) == config[k] for k in ("data", "pred_dir", "split", "norm"))
         metrics_path = run_dir / runfolder.METRICS
         if same and metrics_path.is_file():
-            by_res = dict(read_json(metrics_path).get("by_res", {}))
-        if not same:   # other predictions: start the run's files again rather than mix them
-            for name in (runfolder.METRICS, runfolder.PREDICTIONS):
-                (run_dir / name).unlink(missing_ok=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / runfolder.CONFIG, config)
-    runfolder.merge_predictions(run_dir, runfolder.predictions_frame(ids, r, pred, gt, subsets, norms))
-    by_res[str(r)] = summary
-    write_json(run_dir / runfolder.METRICS, {
-        "status": "ok", **summary, "by_res": by_res,
-        "timing": {"train_seconds": None, "predict_seconds_per_image": None},
-    })
-    return run_dir
+            by_res = dict(read_run_json(metrics_path).get("by_res", {}))
+        # other predictions: the run's files are started again (in the new folder) rather than mixed
+    else:
+        same = False
+    target = run_dir
+    with build_beside(target, seed_from_target=same) as run_dir:   # a failure leaves the old folder as it was
+        write_json(run_dir / runfolder.CONFIG, config)
+        runfolder.merge_predictions(run_dir, runfolder.predictions_frame(ids, r, pred, gt, subsets, norms))
+        by_res[str(r)] = summary
+        write_json(run_dir / runfolder.METRICS, {
+            "status": "ok", **summary, "by_res": by_res,
+            "timing": {"train_seconds": None, "predict_seconds_per_image": None},
+        })
+    return target
 
 
 def format_table(result: ScoreResult) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from facebench.core.errors import FacebenchError
 from facebench.core.io import write_parquet
 
 CONFIG = "config.json"
@@ -47,7 +48,11 @@ def predictions_frame(ids: list[str], res: int, pred: np.ndarray, gt: np.ndarray
 
 def read_predictions(run_dir: Path, res: int | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """(rows, pred (B, N, 2), gt (B, N, 2)) of a run, optionally only at evaluation resolution ``res``."""
-    frame = pd.read_parquet(Path(run_dir) / PREDICTIONS)
+    try:
+        frame = pd.read_parquet(Path(run_dir) / PREDICTIONS)
+    except Exception as err:  # noqa: BLE001 - any damage: one line naming the file
+        raise FacebenchError(f"unreadable ({err.__class__.__name__}); run it again or delete the run folder",
+                             Path(run_dir) / PREDICTIONS) from None
     if res is not None:
         frame = frame[frame["res"] == int(res)].reset_index(drop=True)
     pred = (np.stack([np.asarray(v, dtype=np.float64).reshape(-1, 2) for v in frame["pred"]])

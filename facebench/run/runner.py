@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facebench import __version__
-from facebench.core import geometry
+from facebench.core import fingerprint, geometry, safety
 from facebench.core.errors import FacebenchError
 from facebench.core.io import read_json, write_json
 from facebench.core.prepared import PreparedDataset
@@ -31,8 +31,9 @@ from facebench.core.schemes import is_prefix
 from facebench.eval import metrics as M
 from facebench.method import Method, TrainContext
 from facebench.methods import get_method
-from facebench.nn.train import is_main_process, world
+from facebench.nn.train import is_main_process, resolve_device, world
 from facebench.run import folder as runfolder
+from facebench.run.guard import read_run_json, wanted_settings
 
 
 class RunFailed(FacebenchError):
@@ -72,6 +73,14 @@ def run(cfg: RunConfig) -> dict:
     """Train or load ``cfg.method``, evaluate it at ``cfg.res``; returns the metrics dict."""
     cls = get_method(cfg.method)
     preset = get_preset(cfg.preset)
+    if cfg.name is not None:
+        safety.check_run_name(cfg.name)
+    safety.check_resolution(cfg.res)
+    if cfg.epochs is not None and cfg.epochs < 1:
+        raise FacebenchError(f"--epochs must be at least 1, got {cfg.epochs}")
+    if cfg.workers < 0:
+        raise FacebenchError(f"--workers must be 0 or more, got {cfg.workers}")
+    resolve_device(cfg.device)   # an unknown device: refused before the run folder exists
     data = PreparedDataset(cfg.data)
     model_res = cfg.res if cls.native_res else preset.holistic_res
     for r in {cfg.res, model_res}:
@@ -84,19 +93,30 @@ def run(cfg: RunConfig) -> dict:
 
     run_dir = cfg.run_dir
     metrics_path = run_dir / runfolder.METRICS
+    wanted = wanted_settings(cfg, preset.name, data)
     if metrics_path.exists() and not cfg.force:
-        done = read_json(metrics_path)
+        done = read_run_json(metrics_path)
         if done.get("status") == "ok":
+            fingerprint.check_run_matches(run_dir, read_run_json(run_dir / runfolder.CONFIG), wanted, "reuse",
+                                          "pass --force to train it again, or choose another --name")
             return done
-    if cfg.force and run_dir.exists():
-        shutil.rmtree(run_dir)
+    if cfg.force and (run_dir.exists() or run_dir.is_symlink()):
+        safety.remove_run_folder(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise FacebenchError("run folder path exists and is not a folder", run_dir)
+    if cfg.resume and (run_dir / runfolder.CONFIG).is_file():
+        fingerprint.check_run_matches(run_dir, read_run_json(run_dir / runfolder.CONFIG), wanted, "resume",
+                                      "pass --force to start again instead")
     if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()) and not cfg.resume \
             and not (run_dir / cls.model_file).exists():
         raise FacebenchError("holds checkpoints of an interrupted run: pass --resume to continue it "
                              "or --force to start again", run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-
+    if run_dir.is_dir() and not safety.is_run_folder(run_dir) and any(run_dir.iterdir()):
+        raise FacebenchError("exists and is not a facebench run folder; choose another --name or --out", run_dir)
     init = _resolve_init(cfg, cls, data.root) if cfg.checkpoint is None else None
+    created = next((p for p in reversed([run_dir, *run_dir.parents]) if not p.exists()), None)   # topmost new folder
+    safety.mark_run_folder(run_dir)
+
     epochs = cfg.epochs if cfg.epochs is not None else preset.epochs_for(cls.native_res, init is not None)
     config = {
         "method": cfg.method, "name": run_dir.name, "res": cfg.res, "train_res": model_res,
@@ -106,6 +126,7 @@ def run(cfg: RunConfig) -> dict:
         "checkpoint": str(Path(cfg.checkpoint).resolve()) if cfg.checkpoint else None,
         "device": cfg.device, "norm": cfg.norm, "options": cfg.options,
         "facebench_version": __version__, "created": _now(),
+        "data_fingerprint": fingerprint.of_dataset(data.info),
     }
     if is_main_process():
         write_json(run_dir / runfolder.CONFIG, config)
@@ -114,7 +135,9 @@ def run(cfg: RunConfig) -> dict:
     try:
         model = _train_or_load(cfg, cls, preset, data, model_res, init, run_dir, epochs)
     except FacebenchError:
-        raise                   # bad input (e.g. a model file of another scheme): nothing to record
+        if created is not None:  # bad input (e.g. a model file of another scheme): nothing to record
+            shutil.rmtree(created, ignore_errors=True)
+        raise
     except Exception as err:  # noqa: BLE001 - recorded, then re-raised as one line
         _record_failure(run_dir, err)
         raise RunFailed(f"training failed: {_one_line(err)} (recorded in metrics.json)", run_dir) from None
@@ -145,12 +168,19 @@ def evaluate(run_dir: Path, res: int, progress: bool = True) -> dict:
     run_dir = Path(run_dir)
     if not (run_dir / runfolder.CONFIG).is_file():
         raise FacebenchError("not a run folder (no config.json)", run_dir)
-    config = read_json(run_dir / runfolder.CONFIG)
-    metrics = read_json(run_dir / runfolder.METRICS) if (run_dir / runfolder.METRICS).exists() else {}
+    config = read_run_json(run_dir / runfolder.CONFIG)
+    metrics = read_run_json(run_dir / runfolder.METRICS) if (run_dir / runfolder.METRICS).exists() else {}
     if metrics.get("status") != "ok":
         raise FacebenchError(f"the run did not finish (status {metrics.get('status', 'missing')})", run_dir)
-    cls = get_method(config["method"])
+    safety.check_resolution(res)
+    cls = get_method(str(config.get("method")))
+    if not isinstance(config.get("data"), str):
+        raise FacebenchError("config.json names no dataset (\"data\")", run_dir / runfolder.CONFIG)
     data = PreparedDataset(Path(config["data"]))
+    if config.get("method") != "external":
+        fingerprint.check_run_matches(run_dir, config, {"data_fingerprint": fingerprint.of_dataset(data.info)},
+                                      "evaluate",
+                                      f"the dataset {data.root} was prepared again since; train the run again")
     if res not in data.resolutions:
         raise FacebenchError(f"the prepared dataset has no {res} px images", data.root)
     model_file = Path(config["checkpoint"]) if config.get("checkpoint") else run_dir / cls.model_file
@@ -187,8 +217,13 @@ def _resolve_init(cfg: RunConfig, cls: type[Method], data_root: Path) -> Path | 
                 and int(other.get("train_res", 0)) < cfg.res and model_file.is_file()
                 and not other.get("checkpoint")):
             if best is None or int(other["train_res"]) > best[0]:
-                best = (int(other["train_res"]), model_file)
-    return best[1] if best else None
+                best = (int(other["train_res"]), model_file, other)
+    if best is None:
+        return None
+    wanted = {"data_fingerprint": fingerprint.of_dataset(PreparedDataset(data_root).info)}
+    fingerprint.check_run_matches(best[1].parent, best[2], wanted, "initialise (--init auto) from",
+                                  "pass --init none, or train that run again")
+    return best[1]
 
 
 def _train_or_load(cfg: RunConfig, cls: type[Method], preset, data, model_res: int,

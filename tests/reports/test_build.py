@@ -65,6 +65,11 @@ def test_report_without_the_example_dataset_skips_figure9_with_a_note(runs_dir, 
     stale = tmp_path / "out" / "figures" / "fig9_error_image.png"      # from an earlier report
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"old")
+    import hashlib
+    import json
+
+    (tmp_path / "out" / ".facebench-report-files").write_text(                                   # its list
+        json.dumps({"figures/fig9_error_image.png": hashlib.sha256(b"old").hexdigest()}))
     rep = build_report(small_runs(runs_dir, tmp_path, data=tmp_path / "gone"), tmp_path / "out", progress=False)
     assert [f.key for f in rep.figures if f.figure is not None] == ["fig6_pck", "fig8_trained_vs_tested"]
     fig9 = next(f for f in rep.figures if f.key == "fig9_error_image")

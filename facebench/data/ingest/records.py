@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from facebench.core.errors import FacebenchError
+from facebench.core.safety import check_image_pixels
 from facebench.core.schemes import SCHEMES, Scheme
 
 IMAGE_EXTS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -59,8 +60,21 @@ class Ingested:
 
 
 def safe_id(*parts: str) -> str:
-    """Join id parts with ``_``, replacing characters outside ``[A-Za-z0-9._-]`` by ``-``."""
-    return "_".join(_UNSAFE.sub("-", p) for p in parts)
+    """Join id parts with ``_``, replacing characters outside ``[A-Za-z0-9._-]`` by ``-``; a part
+    that had such characters gets ``-`` and 8 hex digits of its NFC form's sha1, so distinct
+    non-ASCII names get distinct, stable ids."""
+    return "_".join(_safe_part(p) for p in parts)
+
+
+def _safe_part(part: str) -> str:
+    import hashlib
+    import unicodedata
+
+    safe = _UNSAFE.sub("-", part)
+    if safe == part:
+        return part
+    part = unicodedata.normalize("NFC", part)
+    return f"{_UNSAFE.sub('-', part)}-{hashlib.sha1(part.encode()).hexdigest()[:8]}"
 
 
 def find_image(pts_path: Path) -> Path:
@@ -92,10 +106,13 @@ def image_size(path: Path) -> tuple[int, int]:
             fmt = im.format
     except FileNotFoundError:
         raise FacebenchError("image not found", path) from None
+    except Image.DecompressionBombError:
+        width, height, fmt = _header_size(path)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
         raise FacebenchError(f"not a readable image ({err.__class__.__name__})", path) from None
     if width <= 0 or height <= 0:
         raise FacebenchError(f"image has no pixels ({width}x{height})", path)
+    check_image_pixels(width, height, path)
     marker = {"PNG": b"IEND", "JPEG": b"\xff\xd9"}.get(fmt or "")
     if marker is not None:
         with open(path, "rb") as f:
@@ -103,6 +120,19 @@ def image_size(path: Path) -> tuple[int, int]:
             if marker not in f.read():
                 raise FacebenchError(f"corrupt image: the {fmt} data is truncated", path)
     return int(width), int(height)
+
+
+def _header_size(path: Path) -> tuple[int, int, str]:
+    """(width, height, format) of an image PIL refuses as a decompression bomb, from its header alone."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with Image.open(path) as im:
+            return im.size[0], im.size[1], im.format or ""
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def check_inside(points: np.ndarray, width: int, height: int, path: Path | str) -> None:
@@ -115,8 +145,13 @@ def check_inside(points: np.ndarray, width: int, height: int, path: Path | str) 
         i = int(bad[0])
         x, y = points[i]
         raise FacebenchError(
-            f"landmark {i} at ({x:.1f}, {y:.1f}) lies far outside the {width}x{height} image "
+            f"landmark {i} at ({_px(x)}, {_px(y)}) lies far outside the {width}x{height} image "
             f"(more than {OUTSIDE_TOLERANCE:.0%} of its size; {len(bad)} such point(s))", path)
+
+
+def _px(v: float) -> str:
+    """A coordinate for a message: one decimal, or 4 significant digits when huge (1e300)."""
+    return f"{v:.1f}" if abs(v) < 1e7 else f"{v:.4g}"
 
 
 def scheme_mismatch(scheme: Scheme, count: int, reference: str, path: Path) -> FacebenchError:

@@ -31,6 +31,7 @@ from facebench.data.ingest.records import (
     safe_id,
     scheme_mismatch,
 )
+from facebench.data.ingest.subjects import check_not_prediction, check_subject_folders
 
 CAPTURE_JSON = "capture.json"
 
@@ -75,9 +76,11 @@ def ingest_studio(root: str | Path) -> Ingested:
         raise FacebenchError("no <subject>/<expression>/<camera>.pts landmark files in this capture "
                              "folder (empty, or not a studio capture)", root)
 
+    check_subject_folders(root, pts_files)
     records: list[SampleRecord] = []
     for pts in pts_files:
         points = read_pts(pts, base=base)
+        check_not_prediction(pts)
         if scheme is None:
             try:
                 scheme = scheme_for_count(len(points))

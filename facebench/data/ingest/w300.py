@@ -20,7 +20,16 @@ from pathlib import Path
 from facebench.core.errors import FacebenchError
 from facebench.core.pts import read_pts
 from facebench.core.schemes import IBUG68
-from facebench.data.ingest.records import Ingested, SampleRecord, check_inside, find_image, image_size, safe_id
+from facebench.data.ingest.records import (
+    IMAGE_EXTS,
+    Ingested,
+    SampleRecord,
+    check_inside,
+    find_image,
+    image_size,
+    safe_id,
+)
+from facebench.data.ingest.subjects import check_not_prediction
 
 # folder -> (split, subset), in the order the official lists give them
 FOLDERS: dict[str, tuple[str, str]] = {
@@ -50,6 +59,7 @@ def ingest_300w(root: str | Path) -> Ingested:
             raise FacebenchError("300-W folder holds no .pts landmark files", root / folder)
         for pts in pts_files:
             points = read_pts(pts, base=1, num_points=IBUG68.num_points)
+            check_not_prediction(pts)
             image = find_image(pts)
             width, height = image_size(image)
             check_inside(points, width, height, pts)
@@ -61,6 +71,12 @@ def ingest_300w(root: str | Path) -> Ingested:
                 orig_w=width, orig_h=height, landmarks=points, pts_path=str(pts)))
 
     notes = []
+    annotated = {Path(r.src_path) for r in records}
+    loose = sorted(p for f in present for p in (root / f).iterdir()
+                   if p.suffix.lower() in IMAGE_EXTS and p not in annotated)
+    if loose:
+        notes.append(f"{root}: {len(loose)} image(s) without a .pts file were left out, "
+                     f"e.g. {loose[0].relative_to(root)}")
     missing = [f for f in FOLDERS if f not in present]
     if missing:
         notes.append(f"{root}: 300-W sub-folder(s) not present: {', '.join(missing)}")

@@ -21,6 +21,8 @@ from facebench import __version__
 from facebench.core.errors import FacebenchError
 from facebench.core.io import atomic_write_bytes, write_json
 from facebench.core.pts import write_pts
+from facebench.core.safety import die_with_parent
+from facebench.data.synth.capture_guard import check_same_capture
 from facebench.data.synth.config import STREAM_ANNOTATOR, STREAM_IMAGE, SynthConfig, rng_for
 from facebench.data.synth.expressions import EXPRESSIONS
 from facebench.data.synth.render import make_assets, mesh_spacing, render
@@ -100,6 +102,7 @@ def generate(out: Path, cfg: SynthConfig, workers: int = 1, progress: bool = Tru
     if workers < 1:
         raise FacebenchError(f"workers must be at least 1, got {workers}")
     _prepare_out(out)
+    check_same_capture(out, cfg)
     t0 = time.perf_counter()
     write_json(out / CAPTURE_JSON, capture_description(cfg))
     jobs = plan(out, cfg)
@@ -142,7 +145,9 @@ def generate(out: Path, cfg: SynthConfig, workers: int = 1, progress: bool = Tru
 
 def _worker_init() -> None:
     import cv2
+
     cv2.setNumThreads(1)
+    die_with_parent()   # no orphaned worker after a `kill -9` of synth
 
 
 def _run_group_count(task) -> int:

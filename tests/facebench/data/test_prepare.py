@@ -150,7 +150,7 @@ def test_changed_margin_rewrites_exactly_the_changed_crops(tmp_path, make_studio
     prepare(out, studio=[cap], options=PrepareOptions(resolutions=(128,)), workers=1, progress=False)
     first = cv2.imread(str(next((out / "images" / "128").glob("*.png"))))
     summary = prepare(out, studio=[cap], options=PrepareOptions(resolutions=(128,), margin=0.1),
-                      workers=1, progress=False)
+                      workers=1, progress=False, force=True)
     assert summary.written == 4 and summary.reused == 0
     assert not np.array_equal(first, cv2.imread(str(next((out / "images" / "128").glob("*.png")))))
 
