@@ -23,6 +23,7 @@ import pandas as pd
 from facebench import metrics as M
 from facebench.errors import FacebenchError
 from reports import runs as R
+from reports import spread as S
 
 Cell = float | int | str | None
 MEASURED = "measured"
@@ -131,19 +132,11 @@ def ablation(runs: list[R.Run]) -> Table | None:
 
 
 def trained_vs_tested(runs: list[R.Run]) -> Table | None:
-    """Figure 8's numbers: ADC runs tested at the highest resolution, by training resolution."""
-    target, chosen = R.figure8_runs(runs)
-    if target is None:
-        return None
-    train = sorted({r.trained_at for r in chosen})
-    labels = R.row_labels(chosen)
-    rows = []
-    for label in labels:
-        by_train = {r.trained_at: r for r in chosen if r.label == label}
-        rows.append(Row(label, [_summary_value(by_train[t].by_res.get(target), "nme") if t in by_train else None
-                                for t in train]))
-    return Table("fig8_trained_vs_tested", f"NME (%) tested at {target} px, by training resolution",
-                 [f"trained {t}" for t in train], rows)
+    """Figure 8's numbers: ADC runs by training resolution at the highest resolution, upscaled (the
+    paper's protocol) and native (see :mod:`reports.figure8`)."""
+    from reports import figure8
+
+    return figure8.table(runs)
 
 
 def nme_by_subject(runs: list[R.Run]) -> Table | None:
@@ -175,11 +168,11 @@ def nme_by_subject(runs: list[R.Run]) -> Table | None:
             continue
         errors = M.nme(pred, gt, frame["norm"].to_numpy())   # per image, with the run's own normaliser
         subjects = frame["id"].map(subject_of[r.data])
-        per_run.append((r, pd.Series(errors).groupby(subjects.to_numpy()).mean()))
+        per_run.append((r, S.subject_means(frame, errors, subjects.to_numpy())))   # ± over seeds
     if not per_run:
         return None
     subjects = sorted(set().union(*(set(s.index) for _, s in per_run)))
-    rows = [Row(r.rel, [100.0 * float(s[x]) if x in s.index else None for x in subjects]
+    rows = [Row(r.rel, [S.percent(s[x]) if x in s.index else None for x in subjects]
                 + [_summary_value(r.summary, "nme")]) for r, s in per_run]
     return Table("nme_by_subject", "NME (%) by test subject (each run at its primary resolution)",
                  [*subjects, "all"], rows, notes=notes, first_column="Run")
@@ -217,7 +210,7 @@ def _summary_value(summary: dict | None, key: str, subset: str | None = None) ->
         if summary is None:
             return None
     value = summary.get(key)
-    return None if value is None else 100.0 * float(value)
+    return None if value is None else S.percent(value)   # keeps a mean ± std over seeds
 
 
 def _cell(run: R.Run | None, key: str, subset: str | None = None) -> Cell:
