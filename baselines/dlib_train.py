@@ -40,6 +40,9 @@ def train_shape_predictor(images: list[np.ndarray], rects: Sequence[tuple[int, i
     """
     import dlib
 
+    from baselines.dlib_memory import check_fits
+
+    check_fits(images)   # MemoryError (recorded as oom) before dlib holds a set too large for the machine
     if "fork" not in multiprocessing.get_all_start_methods():
         return dlib.train_shape_predictor(images, _objects(rects, points), options)
     from tqdm import tqdm

@@ -47,6 +47,7 @@ class Method(ABC):
     name: ClassVar[str]
     model_file: ClassVar[str] = "model.pt"   # file name inside the run folder
     native_res: ClassVar[bool] = True        # False: trained at preset.holistic_res, upscaled to R
+    any_train_res: ClassVar[bool] = False    # True: a holistic method that can train at any R (--train-res)
 
     scheme: Scheme
 

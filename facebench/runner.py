@@ -53,6 +53,7 @@ class RunConfig:
     norm: str = "inter-ocular"
     progress: bool = True
     options: dict = field(default_factory=dict)
+    train_res: int | None = None        # holistic methods: train here instead of preset.holistic_res
 
     @property
     def run_dir(self) -> Path:
@@ -70,7 +71,11 @@ def run(cfg: RunConfig) -> dict:
     cls = get_method(cfg.method)
     preset = get_preset(cfg.preset)
     data = PreparedDataset(cfg.data)
-    model_res = cfg.res if cls.native_res else preset.holistic_res
+    if cfg.train_res is not None and not cls.any_train_res and cfg.train_res != (
+            cfg.res if cls.native_res else preset.holistic_res):
+        raise FacebenchError(f"--train-res: {cfg.method} trains at "
+                             f"{'--res' if cls.native_res else preset.holistic_res} only (dlib-ert trains at any R)")
+    model_res = cfg.res if cls.native_res else (cfg.train_res or preset.holistic_res)
     for r in {cfg.res, model_res}:
         if r not in data.resolutions:
             raise FacebenchError(f"the prepared dataset has no {r} px images (it has "
@@ -182,7 +187,7 @@ def _resolve_init(cfg: RunConfig, cls: type[Method], data_root: Path) -> Path | 
         if (ok and other.get("method") == cfg.method and other.get("preset") == cfg.preset
                 and Path(other.get("data", "")) == Path(data_root).resolve()
                 and int(other.get("train_res", 0)) < cfg.res and model_file.is_file()
-                and not other.get("checkpoint")):
+                and not other.get("checkpoint") and int(other.get("seed") or 0) == cfg.seed):   # seeds stay apart
             if best is None or int(other["train_res"]) > best[0]:
                 best = (int(other["train_res"]), model_file)
     return best[1] if best else None
