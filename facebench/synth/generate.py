@@ -55,9 +55,10 @@ def capture_description(cfg: SynthConfig) -> dict:
     """The content of capture.json (deterministic: no dates, no timings)."""
     from facebench.synth.rig import DISTANCE, FILL, TARGET, make_rig
     from facebench.synth.shading import LIGHTS
-    from facebench.synth.subject import make_subject
+    from facebench.synth.appearance import subject_for, suggested_split
 
     rig = make_rig(cfg.cameras, cfg.size, cfg.seed)
+    split = suggested_split(cfg)
     return {
         "generator": "facebench.synth",
         "facebench_version": __version__,
@@ -77,8 +78,8 @@ def capture_description(cfg: SynthConfig) -> dict:
         },
         "lighting": [{"direction": d.round(4).tolist(), "rgb": c.tolist()} for d, c, _ in LIGHTS],
         "expressions": [{"name": e.name, "controls": e.controls()} for e in EXPRESSIONS[:cfg.expressions]],
-        "subjects": [{"name": subject_name(i), "params": make_subject(cfg.seed, i).to_dict()}
-                     for i in range(cfg.subjects)],
+        "subjects": [{"name": subject_name(i), "params": subject_for(cfg, i).to_dict(),
+                      **({"split": split[subject_name(i)]} if split else {})} for i in range(cfg.subjects)],
     }
 
 
@@ -154,11 +155,11 @@ _ASSETS: dict = {}
 
 def _assets(cfg: SynthConfig, subject: int, spacing: float):
     from facebench.synth.render import make_assets
-    from facebench.synth.subject import make_subject
-    key = (cfg.seed, subject, spacing, cfg.size)
+    from facebench.synth.appearance import subject_for
+    key = (cfg.seed, subject, spacing, cfg.size, cfg.appearance, cfg.subjects)
     if key not in _ASSETS:
         _ASSETS.clear()    # one subject at a time keeps a worker's memory flat
-        _ASSETS[key] = make_assets(cfg.seed, make_subject(cfg.seed, subject), spacing, cfg.size)
+        _ASSETS[key] = make_assets(cfg.seed, subject_for(cfg, subject), spacing, cfg.size)
     return _ASSETS[key]
 
 
