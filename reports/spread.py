@@ -254,7 +254,8 @@ def mark_within_spread(table) -> None:
         for row in table.rows:
             pairs = [f"{a} / {b}" for (a, x), (b, y) in zip(zip(table.columns, row.cells),
                                                            list(zip(table.columns, row.cells))[1:])
-                     if isinstance(x, Spread) and isinstance(y, Spread) and within(x, y)]
+                     if isinstance(x, Spread) and isinstance(y, Spread) and x.values != y.values
+                     and within(x, y)]   # (equal values: one model upscaled, not a difference)
             if pairs:
                 table.notes.append(f"{row.label}: {', '.join(pairs)} within the seed spread of each other")
 
