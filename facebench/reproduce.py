@@ -176,7 +176,7 @@ def chains(runs: list[PlannedRun]) -> list[list[PlannedRun]]:
 
 def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto",
               workers: int | None = None, with_paper: bool = True, jobs: int = 1,
-              threads: int | None = None, seeds: int = 1) -> Path:
+              threads: int | None = None, seeds: int = 1, thread_invariant: bool = False) -> Path:
     """Run the whole grid (skipping finished runs) and write the report; returns the report folder.
     ``jobs`` > 1 trains that many independent chains of runs at once (:func:`chains`), each in its
     own process with ``threads`` torch threads (default: the cores shared out between the jobs).
@@ -204,7 +204,7 @@ def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto"
     runs_dir = out / "runs"
     t0 = time.time()   # wall clock shared with pool workers
     index = {r.name: i for i, r in enumerate(runs, 1)}   # "[i/N]" in the log, the plan's numbering
-    args = (data_dir, preset.name, runs_dir, device, index, t0)
+    args = (data_dir, preset.name, runs_dir, device, index, t0, thread_invariant)
     if jobs <= 1:
         for chain in groups:
             _run_chain(chain, *args, threads=threads)
@@ -229,7 +229,7 @@ def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto"
 
 
 def _run_chain(chain: list[PlannedRun], data_dir: Path, preset: str, runs_dir: Path, device: str,
-               index: dict[str, int], t0: float, threads: int | None = None) -> None:
+               index: dict[str, int], t0: float, thread_invariant: bool = False, threads: int | None = None) -> None:
     """Train and evaluate the runs of one chain in order (in this process or a pool worker);
     a run that fails is recorded in its folder and the chain goes on."""
     from facebench.errors import FacebenchError
@@ -242,7 +242,7 @@ def _run_chain(chain: list[PlannedRun], data_dir: Path, preset: str, runs_dir: P
     for planned in chain:
         cfg = RunConfig(method=planned.method, res=planned.res, data=data_dir, preset=preset,
                         name=planned.name, out=runs_dir, device=device, progress=False, resume=True,
-                        seed=planned.seed, train_res=planned.train_res)
+                        seed=planned.seed, train_res=planned.train_res, thread_invariant=thread_invariant)
         click.echo(f"[{index[planned.name]}/{len(index)}] {planned.name} ({(time.time() - t0) / 60:.1f} min so far)", err=True)
         t_run = time.time()
         try:

@@ -54,6 +54,7 @@ class RunConfig:
     progress: bool = True
     options: dict = field(default_factory=dict)
     train_res: int | None = None        # holistic methods: train here instead of preset.holistic_res
+    thread_invariant: bool = False      # the same numbers with any torch thread count (facebench/determinism.py)
 
     @property
     def run_dir(self) -> Path:
@@ -106,12 +107,17 @@ def run(cfg: RunConfig) -> dict:
         "init": str(init) if init else None,
         "checkpoint": str(Path(cfg.checkpoint).resolve()) if cfg.checkpoint else None,
         "device": cfg.device, "norm": cfg.norm, "options": cfg.options,
+        **({"thread_invariant": True} if cfg.thread_invariant else {}),
         "facebench_version": __version__, "created": _now(),
     }
     if is_main_process():
         runfolder.write_json(run_dir / runfolder.CONFIG, config)
 
     t0 = time.perf_counter()
+    if cfg.thread_invariant:
+        from facebench.determinism import set_thread_invariant
+
+        set_thread_invariant(True)
     try:
         model = _train_or_load(cfg, cls, preset, data, model_res, init, run_dir, epochs)
     except FacebenchError:
