@@ -54,7 +54,7 @@ class ADCConfig:
     margin: float = 0.25           # region box margin, fraction of the region's extent per edge
     min_side: float = 0.125        # smallest region box side, fraction of the image side
     noise: float = 0.1             # training noise on box width / height (relative std)
-    max_subsamples: int = 8        # RoIAlign samples per crop pixel and axis, at most
+    max_subsamples: int = 0        # RoIAlign samples per crop pixel and axis, at most (0: grows with the box)
     checkpoint: bool = False       # recompute each trunk's activations in backward (memory for compute)
 
     def __post_init__(self) -> None:

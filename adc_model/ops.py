@@ -36,10 +36,14 @@ def soft_argmax2d(heatmaps: Tensor) -> Tensor:
     return torch.stack([x, y], dim=-1)
 
 
-def subsamples_for(side: float, size: int, max_subsamples: int = 8) -> int:
-    """Samples per output pixel and axis, ``k = ceil(side / size)`` capped to [1, max_subsamples]:
-    enough that every source pixel under a shrinking crop contributes (no aliasing)."""
-    return int(min(max(1, math.ceil(side / size - 1e-9)), max_subsamples))
+def subsamples_for(side: float, size: int, max_subsamples: int = 0) -> int:
+    """Samples per output pixel and axis, ``k = ceil(side / size)`` (at least 1): enough that every
+    source pixel under a shrinking crop contributes (no aliasing). ``max_subsamples`` > 0 caps k
+    (models saved before the cap was lifted keep their 8); 0, the default, lets k grow with the
+    box. The cost stays bounded by the box: ``(k * size)^2 < (side + size)^2`` samples, i.e. about
+    one bilinear sample per source pixel under the box, never more than the image has."""
+    k = max(1, math.ceil(side / size - 1e-9))
+    return int(min(k, max_subsamples) if max_subsamples > 0 else k)
 
 
 def _window(box: Tensor, height: int, width: int) -> tuple[int, int, int, int]:
@@ -53,7 +57,7 @@ def _window(box: Tensor, height: int, width: int) -> tuple[int, int, int, int]:
     return r0, r1, c0, c1
 
 
-def roi_crop(image: Tensor, boxes: Tensor, size: int, max_subsamples: int = 8) -> Tensor:
+def roi_crop(image: Tensor, boxes: Tensor, size: int, max_subsamples: int = 0) -> Tensor:
     """Crop boxes out of one image and resample each to ``size x size``, differentiably w.r.t. the
     boxes (and a float image).
 
@@ -105,7 +109,7 @@ def _sample_box(window: Tensor, box: Tensor, window_box: Tensor, size: int, k: i
     return F.avg_pool2d(sampled, k) if k > 1 else sampled             # (1, C, size, size)
 
 
-def roi_crop_batch(images: Tensor, boxes: Tensor, size: int, max_subsamples: int = 8) -> Tensor:
+def roi_crop_batch(images: Tensor, boxes: Tensor, size: int, max_subsamples: int = 0) -> Tensor:
     """:func:`roi_crop` over a batch: images (B, C, H, W) (host, uint8 or float), boxes (B, K, 4)
     -> (B, K, C, size, size) on ``boxes.device``."""
     b, k = boxes.shape[:2]

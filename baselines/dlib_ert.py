@@ -179,6 +179,7 @@ class DlibERT(Method):
     neural: ClassVar[bool] = False
     model_file: ClassVar[str] = "model.dat"
     native_res: ClassVar[bool] = False
+    any_train_res: ClassVar[bool] = True     # trained at every R of the grid by `reproduce` (--train-res)
 
     def __init__(self, predictor: Any, scheme: Scheme | None, meta: dict[str, Any]) -> None:
         self.predictor = predictor
@@ -210,7 +211,7 @@ class DlibERT(Method):
 
         data = PreparedDataset(ctx.data_root)
         opts = ert_options(ctx.preset.name, ctx.options)
-        res = ctx.preset.holistic_res
+        res = ctx.res   # the runner's training resolution: preset.holistic_res unless --train-res says otherwise
         # The same training samples as the neural baselines (LandmarkDataset's max_samples pick).
         rows = LandmarkDataset(data, "train", res, max_samples=ctx.preset.max_train_samples).rows
         if len(rows) == 0:

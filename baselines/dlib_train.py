@@ -19,6 +19,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from baselines.dlib_memory import check_fits
+
 _PROGRESS = re.compile(rb"Progress: (\d+)/(\d+)")
 
 
@@ -40,6 +42,7 @@ def train_shape_predictor(images: list[np.ndarray], rects: Sequence[tuple[int, i
     """
     import dlib
 
+    check_fits(images)   # MemoryError (recorded as oom) before dlib holds a set too large for the machine
     if "fork" not in multiprocessing.get_all_start_methods():
         return dlib.train_shape_predictor(images, _objects(rects, points), options)
     from tqdm import tqdm

@@ -114,7 +114,9 @@ main = cli  # console-script entry point
 @click.option("--norm", type=click.Choice(list(NORMS)), default="inter-ocular", show_default=True, help="NME normaliser.")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Method-specific option (e.g. -o tree_depth=5 for dlib-ert; -o augment=colour: photometric augmentation for the ADC family); repeatable.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's, one per core). 1 is faster when other jobs share the cores.")
-def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, device, seed, workers, resume, force, norm, options, threads):
+@click.option("--train-res", type=int, default=None, help="dlib-ert: train at this resolution instead of 256 (predictions then scaled to --res); `reproduce` trains it at every R.")
+@click.option("--thread-invariant", is_flag=True, help="The same numbers with any --threads (oneDNN convolutions off; ~1.8x slower training).")
+def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, device, seed, workers, resume, force, norm, options, threads, train_res, thread_invariant):
     """Train METHOD (or load --checkpoint), predict the test split at RES, score it and write
     the run folder OUT/NAME (config.json, model, train_log.csv, predictions.parquet, metrics.json).
 
@@ -124,7 +126,8 @@ def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, devi
     _set_threads(threads)
     cfg = RunConfig(method=method, res=res, data=data, preset=preset, epochs=epochs, init=init,
                     checkpoint=checkpoint, name=name, out=out, device=device, seed=seed, workers=workers,
-                    resume=resume, force=force, norm=norm, options=_options(options))
+                    resume=resume, force=force, norm=norm, options=_options(options), train_res=train_res,
+                    thread_invariant=thread_invariant)
     metrics = run(cfg)
     _print_metrics(f"{method} @ {res}px -> {cfg.run_dir}", metrics)
 
@@ -427,7 +430,9 @@ def bench_synth_cmd(subjects, expressions, cameras, size, image_format, as_json)
 @click.option("--workers", type=int, default=None, help="Worker processes for synthesis and prepare (default: CPU count).")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True, help="Independent runs trained at once, each in its own process (2 on a 2-core CPU: two 1-thread runs do more work than one 2-thread run).")
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for torch per run (default: the cores shared out between the jobs).")
-def reproduce_cmd(preset, data, out, device, workers, jobs, threads):
+@click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, help="Train every run N times (seeds 0..N-1; seed 0 keeps the folder name <method>-<res>, seed s is <method>-<res>-s<s>); the report shows mean ± std over seeds.")
+@click.option("--thread-invariant", is_flag=True, help="Train so that the thread count cannot change a number (oneDNN convolutions off; ~1.8x slower).")
+def reproduce_cmd(preset, data, out, device, workers, jobs, threads, seeds, thread_invariant):
     """The paper's experiment grid: baselines trained at 256 and upscaled, ADC and ADC-light at
     every resolution of the preset with progressive initialisation, the ablation at 1024, every
     ADC model also tested at the top resolution; then the report (OUT/report/index.html).
@@ -436,4 +441,5 @@ def reproduce_cmd(preset, data, out, device, workers, jobs, threads):
     from facebench.reproduce import reproduce
 
     _set_threads(threads)
-    reproduce(get_preset(preset), data, out, device=device, workers=workers, jobs=jobs, threads=threads)
+    reproduce(get_preset(preset), data, out, device=device, workers=workers, jobs=jobs, threads=threads, seeds=seeds,
+              thread_invariant=thread_invariant)

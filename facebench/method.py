@@ -51,6 +51,7 @@ class Method(ABC):
     family: ClassVar[str]                    # one of FAMILIES
     model_file: ClassVar[str] = "model.pt"   # file name inside the run folder
     native_res: ClassVar[bool] = True        # False: trained at preset.holistic_res, upscaled to R
+    any_train_res: ClassVar[bool] = False    # True: a holistic method that can train at any R (--train-res)
     neural: ClassVar[bool] = True            # trained by facebench.nn.train (False: dlib's ERT)
     writes_examples: ClassVar[bool] = False  # True: write_examples writes the run folder's examples.npz
 

@@ -34,6 +34,7 @@ BASELINES: tuple[str, ...] = ("dlib-ert", "hg2", "fan4")              # trained 
 MAIN_ADC: tuple[str, ...] = ("adc", "adc-light")                      # every R, progressive initialisation
 ABLATION_NATIVE: tuple[str, ...] = ("adc-stack2", "adc-cpm", "adc-cnn67")
 ABLATION_HOLISTIC: tuple[str, ...] = ("cpm6", "cnn67")
+AT_EVERY_RES: tuple[str, ...] = tuple(n for n in BASELINES if METHODS[n].any_train_res)  # trained at each R
 SPEED_DEFAULT: tuple[str, ...] = MAIN_ADC + BASELINES                      # `bench speed`'s default
 
 

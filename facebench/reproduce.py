@@ -1,8 +1,10 @@
 """``facebench reproduce``: the paper's experiment grid at a chosen scale, end to end.
 
 The protocol (paper sections 4.4-4.5):
-- baselines (dlib-ert, hg2, fan4) trained at 256 and evaluated at every resolution of the preset
-  by upscaling their 256 predictions;
+- baselines (hg2, fan4) trained at 256 and evaluated at every resolution of the preset by
+  upscaling their 256 predictions; dlib-ert trained at every resolution of the preset (the paper's
+  DLIB row changes with resolution), a resolution whose training images do not fit in memory
+  recorded as OOM (``baselines/dlib_memory.py``);
 - ADC and ADC-light trained at every resolution of the preset, lowest first, each initialised
   from the same method's run one resolution down (progressive initialisation); ``adc`` is not run
   at the preset's ``light_at`` resolutions (the paper trains only the light variant at 4096);
@@ -10,6 +12,11 @@ The protocol (paper sections 4.4-4.5):
   adc-cnn67, and the holistic cpm6 / cnn67;
 - every ADC-family model also tested at the preset's top resolution (Figure 8);
 - the report (``index.html``, tables, figures) from all run folders.
+
+With ``seeds`` = N every run is trained N times, seeds 0 .. N-1: seed 0 keeps the run folder name
+``<method>-<res>`` (so an existing single-seed grid is reused), seed s > 0 is ``<method>-<res>-s<s>``;
+each ADC chain is initialised progressively within its own seed. The report groups the seeds into
+mean ± standard deviation (``reports/spread.py``).
 
 Finished runs are skipped when the command is run again; a run that fails (e.g. out of memory)
 is recorded in its run folder and shown in the report instead of stopping the grid.
@@ -31,7 +38,7 @@ from facebench.core.presets import Preset
 from facebench.data.prepare import PrepareOptions, prepare, prepare_default
 from facebench.data.synth.config import SynthConfig
 from facebench.data.synth.generate import generate
-from facebench.methods import ABLATION_HOLISTIC, ABLATION_NATIVE, BASELINES, MAIN_ADC, get_method
+from facebench.methods import ABLATION_HOLISTIC, ABLATION_NATIVE, AT_EVERY_RES, BASELINES, MAIN_ADC, get_method
 from facebench.run.folder import METRICS
 from facebench.run.runner import RunConfig, evaluate, run
 from reports.build import build_report
@@ -42,10 +49,12 @@ class PlannedRun:
     method: str
     res: int                       # primary evaluation resolution (= training res for ADC)
     also_eval: tuple[int, ...]     # further evaluation resolutions (upscaling / Figure 8)
+    seed: int = 0
+    train_res: int | None = None   # a holistic method trained at this resolution (None: the preset's)
 
     @property
     def name(self) -> str:
-        return f"{self.method}-{self.res}"
+        return f"{self.method}-{self.res}" + (f"-s{self.seed}" if self.seed else "")
 
 
 def ablation_res(preset: Preset) -> int:
@@ -53,12 +62,23 @@ def ablation_res(preset: Preset) -> int:
     return min(preset.resolutions, key=lambda r: abs(math.log2(r) - 10))
 
 
-def plan(preset: Preset) -> list[PlannedRun]:
-    """Every run of the grid, in an order that respects progressive initialisation."""
+def plan(preset: Preset, seeds: int = 1) -> list[PlannedRun]:
+    """Every run of the grid, in an order that respects progressive initialisation; with ``seeds`` > 1
+    the whole grid once per seed 0 .. seeds-1 (seed 0 first)."""
+    from dataclasses import replace
+
+    runs = _plan_one_seed(preset)
+    return [replace(r, seed=s) for s in range(max(1, seeds)) for r in runs]
+
+
+def _plan_one_seed(preset: Preset) -> list[PlannedRun]:
     res = tuple(sorted(preset.resolutions))
     top, low, abl = res[-1], res[0], ablation_res(preset)
     runs: list[PlannedRun] = []
     for m in BASELINES:
+        if m in AT_EVERY_RES:
+            runs += [PlannedRun(m, r, (), train_res=r) for r in res]
+            continue
         runs.append(PlannedRun(m, low, tuple(r for r in res if r != low)))
     for r in res:
         for m in MAIN_ADC:
@@ -99,7 +119,7 @@ def estimate_seconds(runs: list[PlannedRun], preset: Preset, n_train: int, n_tes
             per = rate * preset.epochs_for(False, False)
         total += per * n_train * _PRESET_SCALE.get(preset.name, 1.0)
         for res in (r.res, *r.also_eval):
-            total += _COST_CPU["predict"][_near(res) if native else 256] * n_test
+            total += _COST_CPU["predict"][_near(res) if native else _near(r.train_res or 256)] * n_test
     return total
 
 
@@ -147,16 +167,17 @@ def chains(runs: list[PlannedRun]) -> list[list[PlannedRun]]:
     first (progressive initialisation) — and that are independent of one another."""
     groups: dict[str, list[PlannedRun]] = {}
     for r in runs:
-        groups.setdefault(r.method if r.method in MAIN_ADC else r.name, []).append(r)
+        groups.setdefault(f"{r.method} seed {r.seed}" if r.method in MAIN_ADC else r.name, []).append(r)
     return list(groups.values())
 
 
 def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto",
               workers: int | None = None, with_paper: bool = True, jobs: int = 1,
-              threads: int | None = None) -> Path:
+              threads: int | None = None, seeds: int = 1, thread_invariant: bool = False) -> Path:
     """Run the whole grid (skipping finished runs) and write the report; returns the report folder.
     ``jobs`` > 1 trains that many independent chains of runs at once (:func:`chains`), each in its
-    own process with ``threads`` torch threads (default: the cores shared out between the jobs)."""
+    own process with ``threads`` torch threads (default: the cores shared out between the jobs).
+    ``seeds`` > 1 trains every run that many times (seeds 0 .. seeds-1, see the module docstring)."""
     out = Path(out)
     data_dir = ensure_data(preset, data, out, workers)
     ds = PreparedDataset(data_dir)
@@ -164,19 +185,20 @@ def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto"
     if missing:
         raise FacebenchError(f"the prepared dataset lacks resolutions {missing} that preset "
                              f"{preset.name!r} needs; prepare it with --resolutions", data_dir)
-    runs = plan(preset)
+    runs = plan(preset, seeds)
     n_train, n_test = len(ds.split("train")), len(ds.split("test"))
     costed = sorted(((estimate_seconds(c, preset, n_train, n_test), c) for c in chains(runs)),
                     key=lambda pair: -pair[0])   # longest chain first
     costs, groups = [cost for cost, _ in costed], [chain for _, chain in costed]
-    click.echo(f"reproduce --preset {preset.name}: {len(runs)} runs on {n_train} train / {n_test} test "
+    seeds_text = f" --seeds {seeds}" if seeds > 1 else ""
+    click.echo(f"reproduce --preset {preset.name}{seeds_text}: {len(runs)} runs on {n_train} train / {n_test} test "
                f"images; estimated {sum(costs) / 60:.0f} min of runs on a 2-core CPU, about "
                f"{wall_seconds(costs, jobs) / 60:.0f} min of wall clock with {jobs} at a time; peak "
                f"memory about {_memory_estimate(preset)} per run (see BENCHMARKS.md)", err=True)
     runs_dir = out / "runs"
     t0 = time.time()   # wall clock shared with pool workers
     index = {r.name: i for i, r in enumerate(runs, 1)}   # "[i/N]" in the log, the plan's numbering
-    args = (data_dir, preset.name, runs_dir, device, index, t0)
+    args = (data_dir, preset.name, runs_dir, device, index, t0, thread_invariant)
     if jobs <= 1:
         for chain in groups:
             _run_chain(chain, *args, threads=threads)
@@ -201,7 +223,7 @@ def reproduce(preset: Preset, data: Path | None, out: Path, device: str = "auto"
 
 
 def _run_chain(chain: list[PlannedRun], data_dir: Path, preset: str, runs_dir: Path, device: str,
-               index: dict[str, int], t0: float, threads: int | None = None) -> None:
+               index: dict[str, int], t0: float, thread_invariant: bool = False, threads: int | None = None) -> None:
     """Train and evaluate the runs of one chain in order (in this process or a pool worker);
     a run that fails is recorded in its folder and the chain goes on."""
     if threads:
@@ -210,7 +232,8 @@ def _run_chain(chain: list[PlannedRun], data_dir: Path, preset: str, runs_dir: P
         torch.set_num_threads(threads)
     for planned in chain:
         cfg = RunConfig(method=planned.method, res=planned.res, data=data_dir, preset=preset,
-                        name=planned.name, out=runs_dir, device=device, progress=False, resume=True)
+                        name=planned.name, out=runs_dir, device=device, progress=False, resume=True,
+                        seed=planned.seed, train_res=planned.train_res, thread_invariant=thread_invariant)
         minutes = (time.time() - t0) / 60
         click.echo(f"[{index[planned.name]}/{len(index)}] {planned.name} ({minutes:.1f} min so far)", err=True)
         t_run = time.time()

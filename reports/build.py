@@ -17,9 +17,10 @@ from tqdm import tqdm
 
 from facebench import __version__
 from facebench.core.io import atomic_write_bytes
-from reports import example_figures, figure_sets
+from reports import example_figures, figure8, figure_sets
 from reports import html as H
 from reports import runs as R
+from reports import spread as S
 from reports import tables as T
 from reports.publish import publish, staging, unreadable_predictions
 
@@ -51,18 +52,21 @@ def build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool 
 
 def _build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool = False,
                   progress: bool = True) -> Report:
-    runs = R.load_runs(runs_dir)
+    all_runs = R.load_runs(runs_dir)
+    runs = S.merge_seeds(all_runs)   # runs repeated over seeds -> one run of mean ± std (reports/spread.py)
     out_dir = Path(out_dir)
     tables = [t for t in (T.nme_by_resolution(runs, with_paper), T.nme_by_subset(runs, "300w", with_paper),
                           T.nme_by_subset(runs, "300vw", with_paper), T.ablation(runs),
-                          T.trained_vs_tested(runs), T.nme_by_subject(runs)) if t is not None]
-    tables.append(T.runs_overview(runs))
-    report = Report(out_dir, runs, tables, [])
+                          figure8.table(runs), T.nme_by_subject(runs)) if t is not None]
+    for t in tables:
+        S.mark_within_spread(t)
+    tables.append(T.runs_overview(all_runs))   # every run folder, each seed on its own row
+    report = Report(out_dir, all_runs, tables, [])
     for t in tables:
         for ext, render in (("md", T.to_markdown), ("csv", T.to_csv), ("tex", T.to_latex)):
             report.files.append(_write(out_dir / "tables" / f"{t.key}.{ext}", render(t).encode("utf-8")))
 
-    builders = (figure_sets.figure6_pck, figure_sets.figure7_ablation, figure_sets.figure8_train_res,
+    builders = (figure_sets.figure6_pck, figure_sets.figure7_ablation, figure8.figure,
                 figure_sets.figure9_error_image, example_figures.figure3_heatmaps,
                 example_figures.figure4_corrections)
     embedded = []
@@ -81,9 +85,10 @@ def _build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool
 
     report.notes += [f"run {r.name} ({r.method} @ {R.res_label(r.res)}): {r.status_text()}"
                      + (f" — {r.error}" if r.error else "") for r in runs if not r.ok]
-    counts = {s: sum(r.status == s for r in runs) for s in dict.fromkeys(r.status for r in runs)}
-    intro = [f"{len(runs)} run folders under {Path(runs_dir).resolve()} ("
-             + ", ".join(f"{n} {s}" for s, n in counts.items()) + ").",
+    counts = {s: sum(r.status == s for r in all_runs) for s in dict.fromkeys(r.status for r in all_runs)}
+    intro = [f"{len(all_runs)} run folders under {Path(runs_dir).resolve()} ("
+             + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")."
+             + S.intro_sentence(runs),
              "NME is the mean per-image error normalised by the inter-ocular (outer eye corner) distance "
              "unless a run says otherwise; all numbers are percent. AUC@T and FR@T use the CED of "
              "per-image NME up to T (see docs/report.md).",

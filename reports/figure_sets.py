@@ -26,6 +26,7 @@ from facebench.core.prepared import PreparedDataset
 from facebench.eval import metrics as M
 from reports import figures as F
 from reports import runs as R
+from reports import spread as S
 
 PCK_FRACTION = 0.1          # PCK range: this fraction of the median inter-ocular distance
 PCK_STEPS = 1000
@@ -107,7 +108,7 @@ def figure6_pck(runs: list[R.Run]) -> FigureOut:
         errors, max_px, why = _pixel_errors(ok, res)
         notes += why
         curves = [F.Curve(r.label, *_pck(errors[r.rel], max_px), F.colour(r.method, j),
-                          r.method not in F.METHOD_COLOURS)
+                          r.method not in F.METHOD_COLOURS, S.pck_band(r, res, max_px, PCK_STEPS))
                   for j, r in enumerate(ok) if r.rel in errors]
         absent = [_absent(r) for r in panel if not r.ok]
         where = "source images" if res == R.SOURCE_RES else f"{res} x {res}"
@@ -144,32 +145,6 @@ def figure7_ablation(runs: list[R.Run]) -> FigureOut:
     out.figure = fig
     return out
 
-
-def figure8_train_res(runs: list[R.Run]) -> FigureOut:
-    """Trained at each resolution, tested at the highest: PCK curves and NME by training resolution."""
-    out = FigureOut("fig8_trained_vs_tested", "Figure 8: training resolution, tested at the highest", "")
-    target, chosen = R.figure8_runs(runs)
-    if target is None:
-        out.note = "no finished adc / adc-light studio runs"
-        return out
-    out.caption = (f"ADC runs trained at each resolution, all tested at {target} px. Left: PCK against "
-                   f"pixel error at {target}. Right: NME against the training resolution.")
-    errors, max_px, notes = _pixel_errors(chosen, target)
-    fig = Figure(figsize=(10, 4), layout="constrained")
-    trains = sorted({r.trained_at for r in chosen})
-    shade = {t: F.colour("adc") if len(trains) == 1 else _viridis(k / (len(trains) - 1)) for k, t in enumerate(trains)}
-    curves = [F.Curve(f"{r.label}, trained {r.trained_at}", *_pck(errors[r.rel], max_px),
-                      shade[r.trained_at], r.method == "adc-light")
-              for r in chosen if r.rel in errors]
-    F.plot_pck(fig.add_subplot(1, 2, 1), curves, f"tested at {target} x {target}", "pixel error")
-    series = []
-    for label in R.row_labels(chosen):
-        mine = sorted((r for r in chosen if r.label == label), key=lambda r: r.trained_at)
-        series.append((label, [r.trained_at for r in mine],
-                       [100.0 * r.by_res[target]["nme"] for r in mine], F.colour(mine[0].method)))
-    F.plot_lines(fig.add_subplot(1, 2, 2), series, f"NME tested at {target}", "training resolution (px)", "NME (%)")
-    out.figure, out.note = fig, "; ".join(notes)
-    return out
 
 
 def _errors(pred_gt: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

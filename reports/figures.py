@@ -44,6 +44,7 @@ class Curve(NamedTuple):
     auc: float
     colour: str
     dashed: bool = False
+    band: tuple[np.ndarray, np.ndarray] | None = None   # (low, high) fractions: ± one std over seeds
 
 
 def image_extent(width: float, height: float) -> tuple[float, float, float, float]:
@@ -60,6 +61,9 @@ def plot_pck(ax: Axes, curves: Sequence[Curve], title: str, xlabel: str = "error
     for c in curves:
         ax.plot(c.x, 100.0 * np.asarray(c.y), color=c.colour, lw=1.8, ls="--" if c.dashed else "-",
                 label=f"{c.label} (AUC {100 * c.auc:.1f})")
+        if c.band is not None:
+            ax.fill_between(c.x, 100.0 * np.asarray(c.band[0]), 100.0 * np.asarray(c.band[1]), color=c.colour,
+                            alpha=0.2, lw=0)
     for text in absent:
         ax.plot([], [], " ", label=text)
     ax.set_title(title, fontsize=10)
@@ -79,7 +83,8 @@ def plot_bars(ax: Axes, labels: Sequence[str], values: Sequence[float | str | No
     (``–``, no run) is written where the bar would be."""
     xs = np.arange(len(labels))
     heights = [v if isinstance(v, float) else 0.0 for v in values]
-    ax.bar(xs, heights, color=colours, width=0.65)
+    errs = [getattr(v, "std", None) or 0.0 for v in values]   # ± one std over seeds (reports/spread.py)
+    ax.bar(xs, heights, color=colours, width=0.65, yerr=errs if any(errs) else None, capsize=3)
     top = max([h for h in heights if h > 0] + [1.0])
     for x, v in zip(xs, values):
         text = f"{v:.1f}" if isinstance(v, float) else ("no run" if v is None else str(v))
@@ -94,17 +99,19 @@ def plot_bars(ax: Axes, labels: Sequence[str], values: Sequence[float | str | No
 
 def plot_lines(ax: Axes, series: Sequence[tuple[str, Sequence[float], Sequence[float], str]],
                title: str, xlabel: str, ylabel: str, log2_x: bool = True) -> Axes:
-    """Marker lines ``(label, x, y, colour)``, e.g. NME against training resolution."""
-    for label, x, y, col in series:
-        ax.plot(x, y, "o-", color=col, label=label)
+    """Marker lines ``(label, x, y, colour[, linestyle])``, e.g. NME against training resolution."""
+    for label, x, y, col, *style in series:
+        errs = [getattr(v, "std", None) or 0.0 for v in y]   # ± one std over seeds (reports/spread.py)
+        ax.errorbar(x, [float(v) for v in y], yerr=errs if any(errs) else None, fmt="o" + (style[0] if style else "-"),
+                    color=col, label=label, capsize=3)
         for xi, yi in zip(x, y):
             ax.annotate(f"{yi:.2f}", (xi, yi), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
-    top = max([max(y) for _, _, y, _ in series if len(y)] + [1e-9])
+    top = max([max(s[2]) for s in series if len(s[2])] + [1e-9])
     ax.set_ylim(0.0, top * 1.2)          # from zero: differences are not exaggerated
     ax.margins(x=0.1)
     if log2_x:
         ax.set_xscale("log", base=2)
-        ticks = sorted({float(v) for _, x, _, _ in series for v in x})
+        ticks = sorted({float(v) for s in series for v in s[1]})
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel)

@@ -25,6 +25,7 @@ from facebench.core.prepared import PreparedDataset
 from facebench.eval import metrics as M
 from facebench.methods import ADC_FAMILY
 from reports import runs as R
+from reports import spread as S
 
 Cell = float | int | str | None
 MEASURED = "measured"
@@ -132,21 +133,6 @@ def ablation(runs: list[R.Run]) -> Table | None:
                  ["NME", "AUC@0.08", "AUC@0.1"], rows, notes=_notes(chosen, dropped))
 
 
-def trained_vs_tested(runs: list[R.Run]) -> Table | None:
-    """Figure 8's numbers: ADC runs tested at the highest resolution, by training resolution."""
-    target, chosen = R.figure8_runs(runs)
-    if target is None:
-        return None
-    train = sorted({r.trained_at for r in chosen})
-    labels = R.row_labels(chosen)
-    rows = []
-    for label in labels:
-        by_train = {r.trained_at: r for r in chosen if r.label == label}
-        rows.append(Row(label, [_summary_value(by_train[t].by_res.get(target), "nme") if t in by_train else None
-                                for t in train]))
-    return Table("fig8_trained_vs_tested", f"NME (%) tested at {target} px, by training resolution",
-                 [f"trained {t}" for t in train], rows)
-
 
 def nme_by_subject(runs: list[R.Run]) -> Table | None:
     """NME (%) of each finished studio run at its primary resolution, by test subject (from the
@@ -175,11 +161,11 @@ def nme_by_subject(runs: list[R.Run]) -> Table | None:
             continue
         errors = M.nme(pred, gt, frame["norm"].to_numpy())   # per image, with the run's own normaliser
         subjects = frame["id"].map(subject_of[r.data])
-        per_run.append((r, pd.Series(errors).groupby(subjects.to_numpy()).mean()))
+        per_run.append((r, S.subject_means(frame, errors, subjects.to_numpy())))   # ± over seeds
     if not per_run:
         return None
     subjects = sorted(set().union(*(set(s.index) for _, s in per_run)))
-    rows = [Row(r.rel, [100.0 * float(s[x]) if x in s.index else None for x in subjects]
+    rows = [Row(r.rel, [S.percent(s[x]) if x in s.index else None for x in subjects]
                 + [_summary_value(r.summary, "nme")]) for r, s in per_run]
     return Table("nme_by_subject", "NME (%) by test subject (each run at its primary resolution)",
                  [*subjects, "all"], rows, notes=notes, first_column="Run")
@@ -217,7 +203,7 @@ def _summary_value(summary: dict | None, key: str, subset: str | None = None) ->
         if summary is None:
             return None
     value = summary.get(key)
-    return None if value is None else 100.0 * float(value)
+    return None if value is None else S.percent(value)   # keeps a mean ± std over seeds
 
 
 def _cell(run: R.Run | None, key: str, subset: str | None = None) -> Cell:

@@ -46,7 +46,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -64,16 +64,19 @@ from facebench.data.ingest.studio import ingest_studio
 from facebench.data.ingest.vw300 import ingest_300vw
 from facebench.data.ingest.w300 import ingest_300w
 from facebench.data.pyramid import TMP_SUFFIX, CropJob, SourceTask, init_worker, png_size, run_task
+from facebench.data.synth.appearance import suggested_split
 from facebench.data.synth.config import SynthConfig
 from facebench.data.synth.generate import generate
 
 DEFAULT_RESOLUTIONS: tuple[int, ...] = (256, 512, 1024, 2048, 4096)
 DEFAULT_OUT = Path("data/default")
 DEFAULT_SYNTH_DIR = Path("data/synth-default")
-# the capture `facebench prepare` synthesizes when given no input, sized to build in a few minutes on
-# 2 cores: 8 subjects (4 train / 4 test) x the first 6 expressions x 4 cameras = 192 images at 4096,
-# written as JPEG (q 95) like most studio stills; measured in docs/bench/prepare.md.
-DEFAULT_SYNTH = SynthConfig(subjects=8, expressions=6, cameras=4, size=4096, seed=0, image_format="jpg")
+# the capture `facebench prepare` synthesizes when given no input, sized to build in under 15 minutes
+# on 2 cores: 12 subjects drawn stratified over appearance (skin tone, sex, grey hair, build) and split
+# stratified, 8 train / 4 test (facebench/synth/appearance.py) x the first 4 expressions x 4 cameras =
+# 192 images at 4096, written as JPEG (q 95) like most studio stills; docs/bench/prepare.md.
+DEFAULT_SYNTH = SynthConfig(subjects=12, expressions=4, cameras=4, size=4096, seed=0, image_format="jpg",
+                            appearance="stratified")
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class PrepareOptions:
     vw_stride: int = 5
     upsample: str = "flag"            # flag | skip
     scheme: str | None = None         # None: the inputs' own scheme
+    subject_split: tuple[tuple[str, str], ...] = ()   # (subject, train | test) pairs instead of a random split
 
     def __post_init__(self) -> None:
         if not self.resolutions or any(int(r) < 1 for r in self.resolutions):
@@ -183,8 +187,12 @@ def _in_place(out: Path):
 def prepare_default(out: str | Path = DEFAULT_OUT, synth_dir: str | Path = DEFAULT_SYNTH_DIR,
                     options: PrepareOptions = PrepareOptions(), workers: int | None = None,
                     progress: bool = True, force: bool = False) -> PrepareSummary:
-    """No input given: synthesize :data:`DEFAULT_SYNTH` into ``synth_dir`` and prepare it."""
+    """No input given: synthesize :data:`DEFAULT_SYNTH` into ``synth_dir`` and prepare it, split by the
+    capture's stratified suggestion (unless ``--test-fraction`` / ``--seed`` ask for a random split)."""
     generate(Path(synth_dir), DEFAULT_SYNTH, workers=workers or os.cpu_count() or 1, progress=progress)
+    split = suggested_split(DEFAULT_SYNTH)
+    if split and not options.subject_split and (options.test_fraction, options.seed) == (0.5, 0):
+        options = replace(options, subject_split=tuple(sorted(split.items())))
     return prepare(out, studio=(synth_dir,), options=options, workers=workers, progress=progress, force=force)
 
 
@@ -208,6 +216,12 @@ def plan_manifest(inputs: list[Ingested], options: PrepareOptions) -> tuple[pd.D
     safety.check_crop_side(sides[biggest], records[biggest].pts_path, "crop (--margin around the landmarks)")
     studio_split = split_subjects(sorted({r.subject for r in records if r.source == "studio"}),
                                   options.test_fraction, options.seed)
+    if options.subject_split:   # a given split (the default capture's stratified one)
+        given = dict(options.subject_split)
+        missing = sorted(set(studio_split) - set(given))
+        if missing:
+            raise FacebenchError(f"the given subject split does not place subject(s) {', '.join(missing)}")
+        studio_split = {s: given[s] for s in studio_split}
     plan = pd.DataFrame({
         "id": [r.id for r in records], "source": [r.source for r in records],
         "subject": [r.subject for r in records], "sequence": [r.sequence for r in records],
@@ -404,6 +418,7 @@ def dataset_info(plan: pd.DataFrame, scheme: Scheme, inputs: list[Ingested],
                     "seed": options.seed, "vw_stride": options.vw_stride,
                     "upsample": options.upsample, "scheme": options.scheme,
                     "requested_resolutions": sorted(int(r) for r in options.resolutions),
+                    **({"subject_split": dict(options.subject_split)} if options.subject_split else {}),
                     "border": "replicate", "resampling": "INTER_AREA down, INTER_LINEAR up"},
         "counts": {"total": len(plan), "train": int((plan["split"] == "train").sum()),
                    "test": int((plan["split"] == "test").sum()),

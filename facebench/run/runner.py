@@ -31,6 +31,7 @@ from facebench.core.schemes import is_prefix
 from facebench.eval import metrics as M
 from facebench.method import Method, TrainContext
 from facebench.methods import get_method
+from facebench.nn.determinism import set_thread_invariant
 from facebench.nn.train import is_main_process, resolve_device, world
 from facebench.run import folder as runfolder
 from facebench.run.guard import read_run_json, wanted_settings
@@ -59,6 +60,8 @@ class RunConfig:
     norm: str = "inter-ocular"
     progress: bool = True
     options: dict = field(default_factory=dict)
+    train_res: int | None = None        # holistic methods: train here instead of preset.holistic_res
+    thread_invariant: bool = False      # the same numbers with any torch thread count (facebench/determinism.py)
 
     @property
     def run_dir(self) -> Path:
@@ -82,7 +85,11 @@ def run(cfg: RunConfig) -> dict:
         raise FacebenchError(f"--workers must be 0 or more, got {cfg.workers}")
     resolve_device(cfg.device)   # an unknown device: refused before the run folder exists
     data = PreparedDataset(cfg.data)
-    model_res = cfg.res if cls.native_res else preset.holistic_res
+    if cfg.train_res is not None and not cls.any_train_res and cfg.train_res != (
+            cfg.res if cls.native_res else preset.holistic_res):
+        raise FacebenchError(f"--train-res: {cfg.method} trains at "
+                             f"{'--res' if cls.native_res else preset.holistic_res} only (dlib-ert trains at any R)")
+    model_res = cfg.res if cls.native_res else (cfg.train_res or preset.holistic_res)
     for r in {cfg.res, model_res}:
         if r not in data.resolutions:
             raise FacebenchError(f"the prepared dataset has no {r} px images (it has "
@@ -125,6 +132,7 @@ def run(cfg: RunConfig) -> dict:
         "init": str(init) if init else None,
         "checkpoint": str(Path(cfg.checkpoint).resolve()) if cfg.checkpoint else None,
         "device": cfg.device, "norm": cfg.norm, "options": cfg.options,
+        **({"thread_invariant": True} if cfg.thread_invariant else {}),
         "facebench_version": __version__, "created": _now(),
         "data_fingerprint": fingerprint.of_dataset(data.info),
     }
@@ -132,6 +140,8 @@ def run(cfg: RunConfig) -> dict:
         write_json(run_dir / runfolder.CONFIG, config)
 
     t0 = time.perf_counter()
+    if cfg.thread_invariant:
+        set_thread_invariant(True)
     try:
         model = _train_or_load(cfg, cls, preset, data, model_res, init, run_dir, epochs)
     except FacebenchError:
@@ -215,7 +225,7 @@ def _resolve_init(cfg: RunConfig, cls: type[Method], data_root: Path) -> Path | 
         if (ok and other.get("method") == cfg.method and other.get("preset") == cfg.preset
                 and Path(other.get("data", "")) == Path(data_root).resolve()
                 and int(other.get("train_res", 0)) < cfg.res and model_file.is_file()
-                and not other.get("checkpoint")):
+                and not other.get("checkpoint") and int(other.get("seed") or 0) == cfg.seed):   # seeds stay apart
             if best is None or int(other["train_res"]) > best[0]:
                 best = (int(other["train_res"]), model_file, other)
     if best is None:

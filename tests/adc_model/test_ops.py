@@ -74,7 +74,7 @@ def test_roi_crop_does_not_alias_when_a_large_region_shrinks():
     crop = roi_crop(board, torch.tensor([[-0.5, -0.5, 255.5, 255.5]]), 16)
     assert crop.dtype == torch.float32
     assert torch.allclose(crop, torch.full_like(crop, 127.5), atol=1.0)
-    assert subsamples_for(256, 16) == 8 and subsamples_for(1000, 16) == 8 and subsamples_for(30, 32) == 1
+    assert subsamples_for(256, 16) == 16 and subsamples_for(1000, 16, 8) == 8 and subsamples_for(30, 32) == 1
 
 
 def test_roi_crop_replicates_the_border_outside_the_image():

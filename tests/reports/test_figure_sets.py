@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from facebench.eval import metrics as M
+from reports import figure8
 from reports import figure_sets as FS
 from reports import runs as R
 
@@ -31,7 +32,7 @@ def test_figure6_one_panel_per_resolution_with_the_metrics_auc(runs):
 
 
 def test_figure8_and_figure9_use_the_highest_resolution(runs):
-    fig8 = FS.figure8_train_res(runs)
+    fig8 = figure8.figure(runs)
     assert "256" in fig8.figure.axes[0].get_title()
     fig9 = FS.figure9_error_image(runs)
     assert "at 256 x 256" in fig9.caption
@@ -41,7 +42,7 @@ def test_figure8_and_figure9_use_the_highest_resolution(runs):
 
 def test_figures_without_runs_say_why():
     assert FS.figure7_ablation([]).figure is None and "no ablation runs" in FS.figure7_ablation([]).note
-    assert FS.figure8_train_res([]).note.startswith("no finished")
+    assert figure8.figure([]).note.startswith("no finished")
     assert FS.figure9_error_image([]).figure is None
 
 

@@ -22,6 +22,7 @@ class SynthConfig:
     seed: int = 0
     annotator_noise: float = 0.0   # std of Gaussian noise added to landmarks, in px at `size`
     image_format: str = "png"      # png | jpg
+    appearance: str = "random"     # random | stratified (facebench/synth/appearance.py)
 
     def __post_init__(self) -> None:
         checks = (
@@ -35,6 +36,8 @@ class SynthConfig:
              f"annotator_noise must be a non-negative number of px, got {self.annotator_noise}"),
             (self.image_format in IMAGE_FORMATS,
              f"image_format must be one of {', '.join(IMAGE_FORMATS)}, got {self.image_format!r}"),
+            (self.appearance in ("random", "stratified"),
+             f"appearance must be random or stratified, got {self.appearance!r}"),
         )
         for ok, message in checks:
             if not ok:
@@ -56,3 +59,8 @@ STREAM_IMAGE = 2
 STREAM_ANNOTATOR = 3
 STREAM_RIG = 4
 STREAM_TEXTURE = 5
+
+
+def subject_name(i: int) -> str:
+    """The folder name of subject ``i`` in a synthesized capture."""
+    return f"s{i:03d}"

@@ -22,13 +22,13 @@ from facebench.core.errors import FacebenchError
 from facebench.core.io import atomic_write_bytes, write_json
 from facebench.core.pts import write_pts
 from facebench.core.safety import die_with_parent
+from facebench.data.synth.appearance import subject_for, suggested_split
 from facebench.data.synth.capture_guard import check_same_capture
-from facebench.data.synth.config import STREAM_ANNOTATOR, STREAM_IMAGE, SynthConfig, rng_for
+from facebench.data.synth.config import STREAM_ANNOTATOR, STREAM_IMAGE, SynthConfig, rng_for, subject_name
 from facebench.data.synth.expressions import EXPRESSIONS
 from facebench.data.synth.render import make_assets, mesh_spacing, render
 from facebench.data.synth.rig import DISTANCE, FILL, TARGET, make_rig
 from facebench.data.synth.shading import LIGHTS
-from facebench.data.synth.subject import make_subject
 
 CAPTURE_JSON = "capture.json"
 
@@ -40,10 +40,6 @@ class Job:
     camera: int
     image: Path
     pts: Path
-
-
-def subject_name(i: int) -> str:
-    return f"s{i:03d}"
 
 
 def plan(out: Path, cfg: SynthConfig) -> list[Job]:
@@ -60,6 +56,7 @@ def plan(out: Path, cfg: SynthConfig) -> list[Job]:
 def capture_description(cfg: SynthConfig) -> dict:
     """The content of capture.json (deterministic: no dates, no timings)."""
     rig = make_rig(cfg.cameras, cfg.size, cfg.seed)
+    split = suggested_split(cfg)
     return {
         "generator": "facebench.synth",
         "facebench_version": __version__,
@@ -79,8 +76,8 @@ def capture_description(cfg: SynthConfig) -> dict:
         },
         "lighting": [{"direction": d.round(4).tolist(), "rgb": c.tolist()} for d, c, _ in LIGHTS],
         "expressions": [{"name": e.name, "controls": e.controls()} for e in EXPRESSIONS[:cfg.expressions]],
-        "subjects": [{"name": subject_name(i), "params": make_subject(cfg.seed, i).to_dict()}
-                     for i in range(cfg.subjects)],
+        "subjects": [{"name": subject_name(i), "params": subject_for(cfg, i).to_dict(),
+                      **({"split": split[subject_name(i)]} if split else {})} for i in range(cfg.subjects)],
     }
 
 
@@ -158,10 +155,10 @@ _ASSETS: dict = {}
 
 
 def _assets(cfg: SynthConfig, subject: int, spacing: float):
-    key = (cfg.seed, subject, spacing, cfg.size)
+    key = (cfg.seed, subject, spacing, cfg.size, cfg.appearance, cfg.subjects)
     if key not in _ASSETS:
         _ASSETS.clear()    # one subject at a time keeps a worker's memory flat
-        _ASSETS[key] = make_assets(cfg.seed, make_subject(cfg.seed, subject), spacing, cfg.size)
+        _ASSETS[key] = make_assets(cfg.seed, subject_for(cfg, subject), spacing, cfg.size)
     return _ASSETS[key]
 
 

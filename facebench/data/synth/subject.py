@@ -87,24 +87,31 @@ class Subject:
                 for k, v in asdict(self).items()}
 
 
-def make_subject(seed: int, index: int) -> Subject:
-    """Subject ``index`` of the capture made with ``seed``."""
+def make_subject(seed: int, index: int, look=None) -> Subject:
+    """Subject ``index`` of the capture made with ``seed``; ``look`` (a
+    :class:`facebench.synth.appearance.Look`) fixes its tone, sex, grey hair and size, every other
+    parameter drawn as without it."""
     rng = rng_for(seed, STREAM_SUBJECT, index)
     u = rng.uniform
     sex = float(rng.random() < 0.5)
+    sex = sex if look is None else float(look.sex)
     m = sex  # male shifts
     tone = u(0.0, 1.0) ** 0.9 * (len(_SKIN) - 1)
+    tone = tone if look is None else min(max(float(look.tone), 0.0), 1.0) * (len(_SKIN) - 1)
     lo = int(np.floor(tone))
     hi = min(lo + 1, len(_SKIN) - 1)
     skin_srgb = _SKIN[lo] * (1 - (tone - lo)) + _SKIN[hi] * (tone - lo)
     skin_srgb = skin_srgb * u(0.97, 1.03, 3)
     dark = tone / (len(_SKIN) - 1)
     hair_p = np.array([4, 4, 3, 2, 1 if dark < 0.4 else 0.1, 0.6 if dark < 0.3 else 0.05, 0.3])
+    if look is not None:       # grey hair (the last colour) for an older subject only
+        hair_p = np.array([0.0] * (len(_HAIR) - 1) + [1.0]) if look.old else np.append(hair_p[:-1], 0.0)
     hair = _HAIR[rng.choice(len(_HAIR), p=hair_p / hair_p.sum())] * u(0.85, 1.1)
     iris_p = np.array([4, 3, 1.5, 1, 1.6 if dark < 0.35 else 0.05, 0.8 if dark < 0.35 else 0.05])
     iris = _IRIS[rng.choice(len(_IRIS), p=iris_p / iris_p.sum())] * u(0.85, 1.15)
     lip = skin_srgb * np.array([0.84, 0.62, 0.68]) * u(0.82, 0.97)
     s = u(0.94, 1.06)  # overall size
+    s = s if look is None else float(look.size)
     nose_length, tip_size = s * u(33, 38) + 1.5 * m, u(0.8, 1.25)
     mouth_y = -nose_length - 8.0 - 1.5 * tip_size - s * u(17, 21) - m
     chin_y = mouth_y - s * u(43, 49) - 3 * m
