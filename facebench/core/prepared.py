@@ -81,7 +81,7 @@ class PreparedDataset:
 
     def landmarks(self, rows: pd.DataFrame, res: int) -> np.ndarray:
         """Landmarks (B, N, 2) float64 of manifest ``rows`` in the pixels of their R = ``res``
-        images (:func:`facebench.geometry.to_crop` of the source landmarks and crop box)."""
+        images (:func:`facebench.core.geometry.to_crop` of the source landmarks and crop box)."""
         n = self.scheme.num_points
         if len(rows) == 0:
             return np.zeros((0, n, 2))

@@ -2,7 +2,7 @@
 
 Format: ``version: 1``, ``n_points: N``, ``{``, one ``x y`` per line, ``}``; CRLF line ends and
 ``version: 1.0`` are accepted. The files of 300-W and 300-VW are 1-based (MATLAB): pass
-``base=1`` and the points come back 0-based (see :mod:`facebench.geometry`). Files facebench
+``base=1`` and the points come back 0-based (see :mod:`facebench.core.geometry`). Files facebench
 writes are 0-based and carry the header comment :data:`ZERO_BASED_TAG`; a file with that comment
 is read as 0-based whatever ``base`` says.
 """

@@ -9,7 +9,7 @@ Decisions (also in ``facebench prepare --help``):
   ``data/synth-default/`` (a cache, reused when complete) and prepares it into ``data/default/``
   (``--out`` overrides), both relative to the current directory.
 - **Crop**: the landmark bounding box, made square with ``margin`` (0.25) of its longer side added
-  on each side, snapped to whole pixels (:mod:`facebench.geometry`). Pixels outside the source are
+  on each side, snapped to whole pixels (:mod:`facebench.core.geometry`). Pixels outside the source are
   filled by border replication. Each R is resampled from the crop itself (:mod:`facebench.pyramid`).
 - **Upsampling**: a crop whose side is smaller than R is never enlarged silently. ``flag``
   (default) writes it (bilinear) and counts it in ``dataset.json["upsampled"]``; readers can keep
@@ -73,7 +73,7 @@ DEFAULT_OUT = Path("data/default")
 DEFAULT_SYNTH_DIR = Path("data/synth-default")
 # the capture `facebench prepare` synthesizes when given no input, sized to build in under 15 minutes
 # on 2 cores: 12 subjects drawn stratified over appearance (skin tone, sex, grey hair, build) and split
-# stratified, 8 train / 4 test (facebench/synth/appearance.py) x the first 4 expressions x 4 cameras =
+# stratified, 8 train / 4 test (facebench/data/synth/appearance.py) x the first 4 expressions x 4 cameras =
 # 192 images at 4096, written as JPEG (q 95) like most studio stills; docs/bench/prepare.md.
 DEFAULT_SYNTH = SynthConfig(subjects=12, expressions=4, cameras=4, size=4096, seed=0, image_format="jpg",
                             appearance="stratified")

@@ -2,7 +2,7 @@
 
 A task is one source file: a still image (one sample) or a 300-VW video (its kept frames, decoded
 sequentially with ``grab`` / ``retrieve``, because seeking is slow and unreliable). The crop is the
-box's exact pixel window (:func:`facebench.geometry.pixel_window` of a pixel-aligned box); pixels
+box's exact pixel window (:func:`facebench.core.geometry.pixel_window` of a pixel-aligned box); pixels
 outside the source are filled by border replication (``cv2.BORDER_REPLICATE``: each outside pixel
 takes the value of the nearest edge pixel). Each resolution ``R`` is resampled *directly from the
 crop*, never from the previous level (successive halving is not area averaging of the source):

@@ -71,7 +71,7 @@ def score_predictions(data: str | Path, pred_dir: str | Path, *, split: str = "t
                       res: int | None = None, norm: str = "inter-ocular", out: str | Path | None = None,
                       progress: bool = True) -> ScoreResult:
     """Read ``pred_dir``'s ``.pts`` files for every sample of ``split`` in the prepared dataset
-    ``data``, score them with :func:`facebench.metrics.summarize`, and optionally write the run
+    ``data``, score them with :func:`facebench.eval.metrics.summarize`, and optionally write the run
     folder ``out`` (``config.json`` with method ``external``, ``predictions.parquet``,
     ``metrics.json``) that ``facebench report`` treats like any trained method."""
     ds = PreparedDataset(Path(data))

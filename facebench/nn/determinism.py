@@ -6,7 +6,7 @@ one and two threads, because oneDNN (mkldnn) convolutions split their sums over 
 then carries the difference through training and two runs of the same seed end apart. With oneDNN
 off, PyTorch's own convolutions (im2col + GEMM) give bitwise the same forward pass and gradients
 with one or two threads, and a whole training run gives the same weights
-(tests/facebench/test_determinism.py), at about 1.8x the training time of the `cpu` preset
+(tests/facebench/nn/test_determinism.py), at about 1.8x the training time of the `cpu` preset
 (0.45 -> 0.79 CPU s per batch of 8 at 256, 1.94 -> 3.8 at 1024 with 256 px crops; one thread).
 
 ``facebench run --thread-invariant`` / ``reproduce --thread-invariant`` switch it on for the run

@@ -61,7 +61,7 @@ class RunConfig:
     progress: bool = True
     options: dict = field(default_factory=dict)
     train_res: int | None = None        # holistic methods: train here instead of preset.holistic_res
-    thread_invariant: bool = False      # the same numbers with any torch thread count (facebench/determinism.py)
+    thread_invariant: bool = False      # the same numbers with any torch thread count (facebench/nn/determinism.py)
 
     @property
     def run_dir(self) -> Path:

@@ -1,7 +1,7 @@
 """The sample record every ingester produces, and the checks they share.
 
 A :class:`SampleRecord` is one annotated face image (a studio photo, a 300-W image or one 300-VW
-video frame) with its landmarks in SOURCE image pixels, 0-based (see :mod:`facebench.geometry`).
+video frame) with its landmarks in SOURCE image pixels, 0-based (see :mod:`facebench.core.geometry`).
 It carries the manifest columns that do not depend on prepare's options; prepare adds the crop box,
 the crop side and, for studio captures, the split.
 

@@ -12,7 +12,7 @@ a multiple of 3 train. Which subject (``s000`` ...) gets which stratum is a seed
 names do not encode appearance.
 
 ``appearance="random"`` (the default of ``facebench synth``) keeps every subject exactly as
-:func:`facebench.synth.subject.make_subject` draws it.
+:func:`facebench.data.synth.subject.make_subject` draws it.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def stratified_looks(n: int, seed: int) -> list[Look]:
 
 
 def subject_for(cfg, index: int):
-    """Subject ``index`` of the capture ``cfg`` (a :class:`facebench.synth.SynthConfig`)."""
+    """Subject ``index`` of the capture ``cfg`` (a :class:`facebench.data.synth.config.SynthConfig`)."""
     if getattr(cfg, "appearance", "random") == "stratified":
         return make_subject(cfg.seed, index, stratified_looks(cfg.subjects, cfg.seed)[index])
     return make_subject(cfg.seed, index)

@@ -22,7 +22,7 @@ class SynthConfig:
     seed: int = 0
     annotator_noise: float = 0.0   # std of Gaussian noise added to landmarks, in px at `size`
     image_format: str = "png"      # png | jpg
-    appearance: str = "random"     # random | stratified (facebench/synth/appearance.py)
+    appearance: str = "random"     # random | stratified (facebench/data/synth/appearance.py)
 
     def __post_init__(self) -> None:
         checks = (

@@ -1,6 +1,6 @@
 """The labelled landmark figure of docs/landmarks.md, drawn on one of the synthesizer's renders.
 
-    python -m facebench.synth.figure docs/landmarks_studio89.png
+    python -m facebench.data.synth.figure docs/landmarks_studio89.png
 
 A near-frontal neutral render with all 89 points numbered on the whole face, and zoomed insets of
 the image-left eye, the nose base and the mouth where the points are dense.

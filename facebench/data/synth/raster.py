@@ -1,6 +1,6 @@
 """A vectorised NumPy z-buffer rasteriser for triangle meshes.
 
-Pixel centres sit at integer coordinates (the facebench convention, see :mod:`facebench.geometry`):
+Pixel centres sit at integer coordinates (the facebench convention, see :mod:`facebench.core.geometry`):
 a triangle covers pixel ``(col, row)`` when the point ``(col, row)`` lies inside it. Every triangle
 is expanded into the candidate pixels of its bounding box at once (triangles are grouped by box
 size so the candidate arrays stay small), candidates are tested with edge functions, and the

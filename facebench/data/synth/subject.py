@@ -89,7 +89,7 @@ class Subject:
 
 def make_subject(seed: int, index: int, look=None) -> Subject:
     """Subject ``index`` of the capture made with ``seed``; ``look`` (a
-    :class:`facebench.synth.appearance.Look`) fixes its tone, sex, grey hair and size, every other
+    :class:`facebench.data.synth.appearance.Look`) fixes its tone, sex, grey hair and size, every other
     parameter drawn as without it."""
     rng = rng_for(seed, STREAM_SUBJECT, index)
     u = rng.uniform

@@ -1,4 +1,4 @@
-"""The runner (facebench/runner.py) around a method: model files of another landmark scheme, the
+"""The runner (facebench/run/runner.py) around a method: model files of another landmark scheme, the
 method's run facts in metrics.json, and a trained model reused by `--checkpoint`.
 
 dlib-ert is the method here because it trains in about a second on the tiny data.
