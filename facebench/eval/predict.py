@@ -33,6 +33,7 @@ from facebench.core.pixels import crop_pixels, resample
 from facebench.core.prepared import DEFAULT_MARGIN
 from facebench.core.pts import PREDICTION_TAG, read_pts, write_pts
 from facebench.core.safety import check_crop_side, check_image_file_pixels, quiet_stderr
+from facebench.eval.onnx_model import OnnxLandmarker
 from facebench.methods import get_method
 from facebench.run import folder as runfolder
 from facebench.run.guard import read_run_json
@@ -211,6 +212,12 @@ def load_run(run: Path, device: str = "auto") -> LoadedRun:
     return LoadedRun(model, res, margin, note)
 
 
+def load_onnx(path: Path) -> LoadedRun:
+    """A model exported by ``facebench export --onnx``, run by onnxruntime (no torch model code)."""
+    model = OnnxLandmarker(path)
+    return LoadedRun(model, model.res, model.margin)
+
+
 def _outputs(image: Path, out: Path | None) -> tuple[Path, Path]:
     folder = image.parent if out is None else out
     return folder / f"{image.stem}.pts", folder / f"{image.stem}.landmarks.png"
@@ -249,13 +256,15 @@ def draw_overlay(image: np.ndarray, points: np.ndarray, crop_box: np.ndarray) ->
     return canvas
 
 
-def predict_images(images: list[Path], run: Path, out: Path | None = None, box: np.ndarray | None = None,
-                   device: str = "auto", passes: int = 2, progress: bool = True) -> list[Prediction]:
+def predict_images(images: list[Path], run: Path | None, out: Path | None = None, box: np.ndarray | None = None,
+                   device: str = "auto", passes: int = 2, progress: bool = True,
+                   onnx: Path | None = None) -> list[Prediction]:
     """Landmarks for each photo with ``run``'s model; writes ``<stem>.pts`` and
     ``<stem>.landmarks.png`` next to each photo or into ``out``. ``box``: the face's landmark box
     (x1, y1, x2, y2) in photo pixels for every photo instead of detecting it. ``passes``: 1 predicts
     on the crop placed by the detector (or ``box``); each further pass re-crops around the previous
-    pass's landmarks as ``facebench prepare`` crops around annotated ones."""
+    pass's landmarks as ``facebench prepare`` crops around annotated ones. ``onnx``: an exported
+    model file (``facebench export --onnx``) that predicts instead of ``run``'s model."""
     if passes < 1:
         raise FacebenchError(f"passes must be >= 1, got {passes}")
     import cv2
@@ -266,7 +275,7 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
         if not image.is_file():
             raise FacebenchError("image not found", image)
     _check_outputs(images, out)
-    loaded = load_run(run, device)
+    loaded = load_run(run, device) if onnx is None else load_onnx(onnx)
     if loaded.note and progress:
         print(f"note: {loaded.note}", file=sys.stderr)
     detector = None if box is not None else _detector()
