@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from facebench import __version__
 from facebench.core.io import atomic_write_bytes
-from reports import example_figures, figure_sets
+from reports import example_figures, figure_sets, temporal
 from reports import html as H
 from reports import runs as R
 from reports import tables as T
@@ -56,6 +56,7 @@ def _build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool
     tables = [t for t in (T.nme_by_resolution(runs, with_paper), T.nme_by_subset(runs, "300w", with_paper),
                           T.nme_by_subset(runs, "300vw", with_paper), T.ablation(runs),
                           T.trained_vs_tested(runs), T.nme_by_subject(runs)) if t is not None]
+    tables += [t for t in (temporal.jitter_table(runs),) if t is not None]
     tables.append(T.runs_overview(runs))
     report = Report(out_dir, runs, tables, [])
     for t in tables:

@@ -29,6 +29,7 @@ from facebench.core.prepared import PreparedDataset
 from facebench.core.presets import get_preset
 from facebench.core.schemes import is_prefix
 from facebench.eval import metrics as M
+from facebench.eval.temporal import add_jitter
 from facebench.method import Method, TrainContext
 from facebench.methods import get_method
 from facebench.nn.train import is_main_process, resolve_device, world
@@ -267,6 +268,7 @@ def _evaluate_model(model: Method, cls: type[Method], data, model_res: int, res:
     subsets = list(rows["subset"]) if "subset" in rows else None
     summary = M.summarize(pred, gt, scheme, norm=norm, subsets=subsets, ids=ids)
     norms = M.normaliser(gt, scheme, norm)
+    add_jitter(summary, rows, pred, gt, norms)
     runfolder.merge_predictions(run_dir, runfolder.predictions_frame(ids, res, pred, gt, subsets, norms))
     if write_examples and model.writes_examples:
         k = min(4, len(ids))
