@@ -310,7 +310,9 @@ def synth_cmd(out, subjects, expressions, cameras, size, seed, workers, annotato
 @click.option("--passes", type=click.IntRange(min=1), default=2, show_default=True, help="1: predict on the crop the face box places; 2+: re-crop around the previous pass's landmarks as prepare crops around annotated ones.")
 def predict_cmd(images, run_dir, onnx_file, box, out, device, passes):
     """Landmarks for IMAGES (photos of any size, 4K included) with RUN's model: writes
-    <stem>.pts (0-based, facebench tag) and <stem>.landmarks.png (overlay) per image.
+    <stem>.pts (0-based, facebench tag) and <stem>.landmarks.png (overlay) per image; ADC-family
+    runs also write <stem>.uncertainty.json (each point's covariance, photo px) and draw each
+    point's 1-sigma ellipse on the overlay.
 
     \b
     The face is found by dlib's frontal face detector (or --box), cropped as
@@ -326,7 +328,7 @@ def predict_cmd(images, run_dir, onnx_file, box, out, device, passes):
     for r in results:
         source = "detected face" if r.detected else "--box"
         click.echo(f"{r.image}: {len(r.points)} points ({source}, crop {r.crop_box[2] - r.crop_box[0]:.0f} px) "
-                   f"-> {r.pts_path}, {r.overlay_path.name}")
+                   f"-> {r.pts_path}, {r.overlay_path.name}" + (f", {r.spread_path.name}" if r.spread_path else ""))
 
 
 @cli.command("export")

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from facebench import __version__
 from facebench.core.io import atomic_write_bytes
-from reports import example_figures, figure_sets, temporal
+from reports import example_figures, figure_sets, temporal, uncertainty
 from reports import html as H
 from reports import runs as R
 from reports import tables as T
@@ -65,7 +65,7 @@ def _build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool
 
     builders = (figure_sets.figure6_pck, figure_sets.figure7_ablation, figure_sets.figure8_train_res,
                 figure_sets.figure9_error_image, example_figures.figure3_heatmaps,
-                example_figures.figure4_corrections)
+                example_figures.figure4_corrections, uncertainty.reliability_diagram)
     embedded = []
     for build in tqdm(builders, desc="figures", unit="fig", disable=not progress):
         fig = build(runs)

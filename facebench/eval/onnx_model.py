@@ -60,5 +60,9 @@ class OnnxLandmarker:
         outputs = self.session.run(None, {self.input_name: np.ascontiguousarray(image)[None]})
         return {name: value[0] for name, value in zip(self.output_names, outputs)}
 
+    def predict_spread(self, images: np.ndarray) -> None:
+        """The exported graph returns no uncertainty (facebench.method.Method.predict_spread)."""
+        return None
+
     def predict(self, images: np.ndarray) -> np.ndarray:
         return np.stack([self.run(img)["landmarks"].astype(np.float64) for img in images])

@@ -33,6 +33,7 @@ from facebench.core.pixels import crop_pixels, resample
 from facebench.core.prepared import DEFAULT_MARGIN
 from facebench.core.pts import PREDICTION_TAG, read_pts, write_pts
 from facebench.core.safety import check_crop_side, check_image_file_pixels, quiet_stderr
+from facebench.eval import uncertainty
 from facebench.eval.onnx_model import OnnxLandmarker
 from facebench.methods import get_method
 from facebench.run import folder as runfolder
@@ -68,6 +69,7 @@ class Prediction:
     detected: bool            # True: dlib found the face; False: --box
     pts_path: Path
     overlay_path: Path
+    spread_path: Path | None = None   # <stem>.uncertainty.json (methods with an uncertainty: the ADC family)
 
 
 # ---- faces --------------------------------------------------------------------------------------
@@ -242,8 +244,10 @@ def _check_outputs(images: list[Path], out: Path | None) -> None:
                                  "refusing to overwrite it, use --out DIR", image)
 
 
-def draw_overlay(image: np.ndarray, points: np.ndarray, crop_box: np.ndarray) -> np.ndarray:
-    """(H, W, 3) RGB copy of ``image`` with the crop box and the landmarks drawn, sized to the face."""
+def draw_overlay(image: np.ndarray, points: np.ndarray, crop_box: np.ndarray,
+                 cov: np.ndarray | None = None) -> np.ndarray:
+    """(H, W, 3) RGB copy of ``image`` with the crop box and the landmarks drawn, sized to the face;
+    with ``cov`` (N, 2, 2) photo px, each point's 1-sigma uncertainty ellipse too."""
     import cv2
 
     canvas = np.ascontiguousarray(image.copy())
@@ -253,6 +257,8 @@ def draw_overlay(image: np.ndarray, points: np.ndarray, crop_box: np.ndarray) ->
     cv2.rectangle(canvas, (c0, r0), (c0 + w - 1, r0 + h - 1), (255, 200, 0), thick)
     for x, y in points:
         cv2.circle(canvas, (int(round(x * 16)), int(round(y * 16))), radius * 16, (0, 255, 0), -1, cv2.LINE_AA, 4)
+    if cov is not None:
+        uncertainty.draw_ellipses(canvas, points, cov, thick)
     return canvas
 
 
@@ -295,7 +301,11 @@ def predict_images(images: list[Path], run: Path | None, out: Path | None = None
         check_crop_side(float(crop_box[2] - crop_box[0]), path, "face crop (--box plus the margin)")
         for done in range(1, passes + 1):
             crop = crop_face(photo, crop_box, loaded.res)
-            points = geometry.from_crop(loaded.model.predict(crop[None])[0], crop_box, loaded.res)  # (N, 2) photo px
+            with_spread = loaded.model.predict_spread(crop[None])   # None: no uncertainty (e.g. dlib, ONNX)
+            in_crop = loaded.model.predict(crop[None])[0] if with_spread is None else with_spread[0][0]
+            points = geometry.from_crop(in_crop, crop_box, loaded.res)  # (N, 2) photo px
+            covs = None if with_spread is None else [c[0] * ((crop_box[2] - crop_box[0]) / loaded.res) ** 2
+                                                     for c in with_spread[1:]]
             if done < passes:
                 # Re-crop around these landmarks: the crop prepare would cut around them (the
                 # detector places the crop only to ~8 % of its side, docs/bench/adc.md) -- unless
@@ -307,9 +317,13 @@ def predict_images(images: list[Path], run: Path | None, out: Path | None = None
         pts_path, overlay_path = _outputs(path, out)
         pts_path.parent.mkdir(parents=True, exist_ok=True)   # only now: a refused input leaves no folder
         write_pts(pts_path, points, comment=PREDICTION_TAG)
-        ok, png = cv2.imencode(".png", cv2.cvtColor(draw_overlay(photo, points, crop_box), cv2.COLOR_RGB2BGR))
+        spread_path = None if covs is None else pts_path.with_suffix(".uncertainty.json")
+        if covs is not None:
+            uncertainty.write_sidecar(spread_path, points, *covs)
+        final = None if covs is None else uncertainty.final_covariance(*covs)
+        ok, png = cv2.imencode(".png", cv2.cvtColor(draw_overlay(photo, points, crop_box, final), cv2.COLOR_RGB2BGR))
         if not ok:
             raise FacebenchError("cannot encode the overlay image", overlay_path)
         atomic_write_bytes(overlay_path, png.tobytes())
-        results.append(Prediction(path, points, crop_box, box is None, pts_path, overlay_path))
+        results.append(Prediction(path, points, crop_box, box is None, pts_path, overlay_path, spread_path))
     return results
