@@ -14,9 +14,15 @@ tensor shapes only, everything :meth:`adc_model.method.ADC.predict` does around 
   sample positions are computed in float64, so the crop equals ``roi_crop``'s to float32 rounding;
 * the regional stage and the map back to image pixels (unchanged).
 
-Input: (1, R, R, 3) uint8 RGB, R fixed at export. Outputs: ``landmarks`` (1, N, 2) float32 in
+The trunks run in float32; the heads (spatial softmax, soft-argmax) and every coordinate after
+them in float64. At 4096 one regional heatmap pixel spans ~64 image pixels, so float32 rounding
+in the soft-argmax alone moves PyTorch's own float32 result by up to ~2e-3 px from a float64
+evaluation of the same network (measured, docs/export.md); in float64 the graph stays within
+~3e-4 px of it.
+
+Input: (1, R, R, 3) uint8 RGB, R fixed at export. Outputs: ``landmarks`` (1, N, 2) float64 in
 image pixels (facebench convention, pixel centres at integers), ``coarse`` (1, N, 2) the global
-stage's points and ``boxes`` (1, 4, 4) the region boxes.
+stage's points and ``boxes`` (1, 4, 4) the region boxes (float64).
 """
 
 from __future__ import annotations
@@ -92,13 +98,13 @@ class PortableADC(nn.Module):
         cfg, res = self.net.cfg, self.res
         full = image[0].permute(2, 0, 1)                                    # (3, R, R) uint8
         proxy = area_proxy(full[None].float(), self.k)
-        logits = self.net.global_trunk(normalise_image(proxy))[-1]
+        logits = self.net.global_trunk(normalise_image(proxy))[-1].double()   # the heads in float64 (see above)
         coarse = geometry.rescale_points(soft_argmax2d(spatial_softmax2d(logits)), logits.shape[-1], res)
         boxes = region_boxes(coarse, self.net.regions, res, cfg.margin, cfg.min_side * res, 0.0)   # (1, 4, 4)
         refined = []
         for r, name in enumerate(REGION_NAMES):
             crop = gather_crop(full, boxes[0, r], cfg.crop, cfg.max_subsamples)[None]
-            stage_logits = self.net.regional[name](normalise_image(crop))[-1]
+            stage_logits = self.net.regional[name](normalise_image(crop))[-1].double()
             in_crop = geometry.rescale_points(soft_argmax2d(spatial_softmax2d(stage_logits)),
                                               stage_logits.shape[-1], cfg.crop)
             refined.append(geometry.from_crop(in_crop, boxes[:, r], cfg.crop))
