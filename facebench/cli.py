@@ -337,8 +337,8 @@ def predict_cmd(images, run_dir, onnx_file, box, out, device, passes):
 @click.option("--res", "-r", type=int, default=None, help="Side R of the images the graph takes (256 * 2**j; default: the run's resolution).")
 def export_cmd(run_dir, onnx_file, res):
     """Write RUN_DIR's ADC model as ONE ONNX graph: global stage, region boxes, RoI crops and
-    regional stage. Input `image` (1, R, R, 3) uint8 RGB (the face crop at the run's resolution,
-    as `facebench prepare` cuts it); outputs `landmarks` (1, N, 2) float64 in its pixels, `coarse`
+    regional stage. Input `image` (1, R, R, 3) uint8 RGB (the face crop at R, as `facebench
+    prepare` cuts it; R is --res or the run's resolution); outputs `landmarks` (1, N, 2) float64 in its pixels, `coarse`
     (1, N, 2) and `boxes` (1, 4, 4). Run it with `facebench predict --onnx FILE` (docs/export.md)."""
     from facebench.run.export import export_onnx
 

@@ -99,3 +99,10 @@ def test_predict_writes_the_covariances_and_draws_ellipses(runs, tmp_path):
                                       "--out", str(tmp_path / "d"), "--passes", "1"])
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "d" / "photo.uncertainty.json").exists()
+
+
+def test_only_adc_runs_export_to_onnx(runs, tmp_path):
+    pytest.importorskip("onnx")
+    result = CliRunner().invoke(cli, ["export", str(runs / "dlib-ert-128"), "--onnx", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 2 and "only ADC-family runs can be exported" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "m.onnx").exists()
