@@ -22,7 +22,9 @@ evaluation of the same network (measured, docs/export.md); in float64 the graph 
 
 Input: (1, R, R, 3) uint8 RGB, R fixed at export. Outputs: ``landmarks`` (1, N, 2) float64 in
 image pixels (facebench convention, pixel centres at integers), ``coarse`` (1, N, 2) the global
-stage's points and ``boxes`` (1, 4, 4) the region boxes (float64).
+stage's points, ``boxes`` (1, 4, 4) the region boxes, and ``cov_global`` / ``cov_regional``
+(1, N, 2, 2) each point's heatmap covariance in image pixels (:mod:`adc_model.uncertainty`; NaN
+where no region refines the point), all float64.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from torch import Tensor, nn
 from adc_model.model import ADCNet, normalise_image
 from adc_model.ops import soft_argmax2d, spatial_softmax2d
 from adc_model.regions import region_boxes
+from adc_model.uncertainty import heatmap_covariance
 from facebench.core import geometry
 from facebench.core.schemes import REGION_NAMES
 
-OUTPUT_NAMES = ("landmarks", "coarse", "boxes")
+OUTPUT_NAMES = ("landmarks", "coarse", "boxes", "cov_global", "cov_regional")
 
 
 def proxy_factor(res: int, proxy: int) -> int:
@@ -86,7 +89,8 @@ def gather_crop(image: Tensor, box: Tensor, size: int, max_subsamples: int) -> T
 
 
 class PortableADC(nn.Module):
-    """``forward(image (1, R, R, 3) uint8) -> (landmarks, coarse, boxes)``; see the module docstring."""
+    """``forward(image (1, R, R, 3) uint8) -> (landmarks, coarse, boxes, cov_global, cov_regional)``;
+    see the module docstring."""
 
     def __init__(self, net: ADCNet, res: int) -> None:
         super().__init__()
@@ -94,19 +98,25 @@ class PortableADC(nn.Module):
         self.res = res
         self.k = proxy_factor(res, net.cfg.proxy)
 
-    def forward(self, image: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, image: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         cfg, res = self.net.cfg, self.res
         full = image[0].permute(2, 0, 1)                                    # (3, R, R) uint8
         proxy = area_proxy(full[None].float(), self.k)
         logits = self.net.global_trunk(normalise_image(proxy))[-1].double()   # the heads in float64 (see above)
-        coarse = geometry.rescale_points(soft_argmax2d(spatial_softmax2d(logits)), logits.shape[-1], res)
+        heat = spatial_softmax2d(logits)
+        coarse = geometry.rescale_points(soft_argmax2d(heat), logits.shape[-1], res)
+        cov_global = heatmap_covariance(heat) * (res / logits.shape[-1]) ** 2
         boxes = region_boxes(coarse, self.net.regions, res, cfg.margin, cfg.min_side * res, 0.0)   # (1, 4, 4)
-        refined = []
+        refined, covs = [], []
         for r, name in enumerate(REGION_NAMES):
             crop = gather_crop(full, boxes[0, r], cfg.crop, cfg.max_subsamples)[None]
             stage_logits = self.net.regional[name](normalise_image(crop))[-1].double()
-            in_crop = geometry.rescale_points(soft_argmax2d(spatial_softmax2d(stage_logits)),
-                                              stage_logits.shape[-1], cfg.crop)
+            rheat = spatial_softmax2d(stage_logits)
+            in_crop = geometry.rescale_points(soft_argmax2d(rheat), stage_logits.shape[-1], cfg.crop)
             refined.append(geometry.from_crop(in_crop, boxes[:, r], cfg.crop))
-        landmarks = coarse.index_copy(1, self.net.regional_ids, torch.cat(refined, dim=1))
-        return landmarks, coarse, boxes
+            scale = (boxes[:, r, 2:] - boxes[:, r, :2]) / stage_logits.shape[-1]       # heatmap px -> image px
+            covs.append(heatmap_covariance(rheat) * scale[:, None, :, None] * scale[:, None, None, :])
+        ids = self.net.regional_ids
+        landmarks = coarse.index_copy(1, ids, torch.cat(refined, dim=1))
+        cov_regional = torch.full_like(cov_global, float("nan")).index_copy(1, ids, torch.cat(covs, dim=1))
+        return landmarks, coarse, boxes, cov_global, cov_regional

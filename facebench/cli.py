@@ -339,7 +339,7 @@ def export_cmd(run_dir, onnx_file, res):
     """Write RUN_DIR's ADC model as ONE ONNX graph: global stage, region boxes, RoI crops and
     regional stage. Input `image` (1, R, R, 3) uint8 RGB (the face crop at R, as `facebench
     prepare` cuts it; R is --res or the run's resolution); outputs `landmarks` (1, N, 2) float64 in its pixels, `coarse`
-    (1, N, 2) and `boxes` (1, 4, 4). Run it with `facebench predict --onnx FILE` (docs/export.md)."""
+    (1, N, 2), `boxes` (1, 4, 4) and each point's covariance `cov_global` / `cov_regional` (1, N, 2, 2). Run it with `facebench predict --onnx FILE` (docs/export.md)."""
     from facebench.run.export import export_onnx
 
     meta = export_onnx(run_dir, onnx_file, res=res)

@@ -60,9 +60,15 @@ class OnnxLandmarker:
         outputs = self.session.run(None, {self.input_name: np.ascontiguousarray(image)[None]})
         return {name: value[0] for name, value in zip(self.output_names, outputs)}
 
-    def predict_spread(self, images: np.ndarray) -> None:
-        """The exported graph returns no uncertainty (facebench.method.Method.predict_spread)."""
-        return None
+    def predict_spread(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(landmarks, global covariance, regional covariance) like ``Method.predict_spread``; None for
+        a graph exported without the covariance outputs."""
+        if not {"cov_global", "cov_regional"} <= set(self.output_names):
+            return None
+        outs = [self.run(img) for img in images]
+        points, cov_global, cov_regional = (np.stack([o[k].astype(np.float64) for o in outs])
+                                            for k in ("landmarks", "cov_global", "cov_regional"))
+        return points, cov_global, cov_regional
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         return np.stack([self.run(img)["landmarks"].astype(np.float64) for img in images])

@@ -1,7 +1,8 @@
 """``facebench export RUN --onnx FILE``: a trained ADC-family run as one ONNX graph (global stage,
 region boxes, RoI crops, regional stage; :class:`adc_model.export_graph.PortableADC`) that takes the
 full-resolution image, (1, R, R, 3) uint8 RGB, and returns ``landmarks`` (1, N, 2) float64 in its
-pixels, plus ``coarse`` (1, N, 2) and ``boxes`` (1, 4, 4). See docs/export.md.
+pixels, plus ``coarse`` (1, N, 2), ``boxes`` (1, 4, 4) and the covariances ``cov_global`` /
+``cov_regional`` (1, N, 2, 2). See docs/export.md.
 
 Exporter: torch's TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``). The graph
 has static shapes only (R is fixed at export), which is what tracing records exactly; the

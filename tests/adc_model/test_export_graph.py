@@ -39,8 +39,11 @@ def test_the_graph_predicts_what_adc_predicts():
     for res in (256, 1024):
         image = torch.randint(0, 256, (1, res, res, 3), dtype=torch.uint8)
         with torch.no_grad():
-            ours = PortableADC(net, res)(image)[0].double().numpy()
-        assert np.abs(ours - method.predict(image.numpy())).max() < 2e-4
+            ours, _, _, cov_g, cov_r = PortableADC(net, res)(image)
+        points, expected_g, expected_r = method.predict_spread(image.numpy())
+        assert np.abs(ours.numpy() - points).max() < 2e-4
+        for got, expected in ((cov_g, expected_g), (cov_r, expected_r)):   # NaN where expected is NaN
+            np.testing.assert_allclose(got.numpy(), expected, rtol=1e-3, atol=1e-5 * np.nanmax(np.abs(expected)))
 
 
 @pytest.mark.parametrize("res", [128, 768, 300])

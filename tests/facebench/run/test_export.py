@@ -103,6 +103,9 @@ def test_predict_onnx_runs_without_the_torch_model(run, tmp_path, monkeypatch):
     assert by_onnx.exit_code == 0, by_onnx.output
     np.testing.assert_allclose(read_pts(tmp_path / "o" / "photo.pts"), read_pts(tmp_path / "t" / "photo.pts"),
                                atol=1e-3)
+    by_onnx, by_torch = ([p["spread"] for p in json.loads((tmp_path / d / "photo.uncertainty.json").read_text())[
+        "points"]] for d in ("o", "t"))
+    np.testing.assert_allclose(by_onnx, by_torch, rtol=1e-3)
     assert (tmp_path / "o" / "photo.landmarks.png").is_file()
 
 
