@@ -20,6 +20,7 @@ import torch
 
 from adc_model.loss import REGIONAL_UNITS, adc_loss
 from adc_model.model import ADCConfig, ADCNet, ADCOutput, make_proxy, normalise_image
+from adc_model.uncertainty import predict_with_spread
 from facebench.core.errors import FacebenchError
 from facebench.core.io import atomic_write_bytes
 from facebench.core.prepared import PreparedDataset
@@ -180,6 +181,10 @@ class ADC(Method):
         out = [self._forward(images[i:i + PREDICT_BATCH])[0].refined.double().cpu().numpy()
                for i in range(0, len(images), PREDICT_BATCH)]
         return np.concatenate(out) if out else np.zeros((0, self.scheme.num_points, 2))
+
+    def predict_spread(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Landmarks and the covariances of the latent heatmaps (adc_model/uncertainty.py)."""
+        return predict_with_spread(self.net, self.config.model.proxy, images)
 
     def write_examples(self, path: Path, images: np.ndarray, gt: np.ndarray, ids: list[str]) -> None:
         """Write ``examples.npz`` (run-folder contract) for images (K, R, R, 3), gt (K, N, 2) R px."""

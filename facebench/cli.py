@@ -305,14 +305,17 @@ def synth_cmd(out, subjects, expressions, cameras, size, seed, workers, annotato
 
 @cli.command("predict")
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--run", "run_dir", required=True, type=click.Path(path_type=Path), help="Run folder whose model predicts (written by `facebench run`).")
+@click.option("--run", "run_dir", default=None, type=click.Path(path_type=Path), help="Run folder whose model predicts (written by `facebench run`).")
+@click.option("--onnx", "onnx_file", default=None, type=click.Path(path_type=Path), help="Instead of --run: an ONNX model written by `facebench export --onnx`, run by onnxruntime (needs: pip install 'facebench[onnx]').")
 @click.option("--box", default=None, metavar="X1,Y1,X2,Y2", help="The face's landmark box in image pixels (brows to chin, jaw side to side), for every image, instead of dlib's face detector.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder for the outputs (default: next to each image).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--passes", type=click.IntRange(min=1), default=2, show_default=True, help="1: predict on the crop the face box places; 2+: re-crop around the previous pass's landmarks as prepare crops around annotated ones.")
-def predict_cmd(images, run_dir, box, out, device, passes):
+def predict_cmd(images, run_dir, onnx_file, box, out, device, passes):
     """Landmarks for IMAGES (photos of any size, 4K included) with RUN's model: writes
-    <stem>.pts (0-based, facebench tag) and <stem>.landmarks.png (overlay) per image.
+    <stem>.pts (0-based, facebench tag) and <stem>.landmarks.png (overlay) per image; ADC-family
+    runs also write <stem>.uncertainty.json (each point's covariance, photo px) and draw each
+    point's 1-sigma ellipse on the overlay.
 
     \b
     The face is found by dlib's frontal face detector (or --box), cropped as
@@ -321,12 +324,29 @@ def predict_cmd(images, run_dir, box, out, device, passes):
     into the photo; the second pass re-crops around the first pass's points."""
     from facebench.eval.predict import parse_box, predict_images
 
+    if (run_dir is None) == (onnx_file is None):
+        raise click.UsageError("give exactly one of --run RUN and --onnx FILE")
     results = predict_images(list(images), run_dir, out=out, box=parse_box(box) if box is not None else None, device=device,
-                             passes=passes)
+                             passes=passes, onnx=onnx_file)
     for r in results:
         source = "detected face" if r.detected else "--box"
         click.echo(f"{r.image}: {len(r.points)} points ({source}, crop {r.crop_box[2] - r.crop_box[0]:.0f} px) "
-                   f"-> {r.pts_path}, {r.overlay_path.name}")
+                   f"-> {r.pts_path}, {r.overlay_path.name}" + (f", {r.spread_path.name}" if r.spread_path else ""))
+
+
+@cli.command("export")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--onnx", "onnx_file", required=True, type=click.Path(path_type=Path), help="ONNX file to write (needs: pip install 'facebench[onnx]').")
+@click.option("--res", "-r", type=int, default=None, help="Side R of the images the graph takes (256 * 2**j; default: the run's resolution).")
+def export_cmd(run_dir, onnx_file, res):
+    """Write RUN_DIR's ADC model as ONE ONNX graph: global stage, region boxes, RoI crops and
+    regional stage. Input `image` (1, R, R, 3) uint8 RGB (the face crop at R, as `facebench
+    prepare` cuts it; R is --res or the run's resolution); outputs `landmarks` (1, N, 2) float64 in its pixels, `coarse`
+    (1, N, 2), `boxes` (1, 4, 4) and each point's covariance `cov_global` / `cov_regional` (1, N, 2, 2). Run it with `facebench predict --onnx FILE` (docs/export.md)."""
+    from facebench.run.export import export_onnx
+
+    meta = export_onnx(run_dir, onnx_file, res=res)
+    click.echo(f"{meta['method']} @ {meta['res']}px ({meta['num_points']} points) -> {onnx_file}")
 
 
 @cli.group("bench")

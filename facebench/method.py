@@ -83,6 +83,12 @@ class Method(ABC):
         """images: (B, R, R, 3) uint8 RGB square face crops -> (B, N, 2) float64 landmarks in
         those images' pixels (facebench convention, see geometry.py)."""
 
+    def predict_spread(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Like :meth:`predict`, with each point's uncertainty: (landmarks (B, N, 2), global-stage
+        covariance (B, N, 2, 2), regional-stage covariance (B, N, 2, 2), NaN where no region refines
+        the point), image px (``facebench/eval/uncertainty.py``). None: the method has none (default)."""
+        return None
+
     def num_parameters(self) -> int:
         """Trainable parameter count (0 for non-neural methods)."""
         return 0

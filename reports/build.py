@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from facebench import __version__
 from facebench.core.io import atomic_write_bytes
-from reports import example_figures, figure8, figure_sets
+from reports import example_figures, figure8, figure_sets, temporal, uncertainty
 from reports import html as H
 from reports import runs as R
 from reports import spread as S
@@ -60,6 +60,7 @@ def _build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool
                           figure8.table(runs), T.nme_by_subject(runs)) if t is not None]
     for t in tables:
         S.mark_within_spread(t)
+    tables += [t for t in (temporal.jitter_table(runs),) if t is not None]
     tables.append(T.runs_overview(all_runs))   # every run folder, each seed on its own row
     report = Report(out_dir, all_runs, tables, [])
     for t in tables:
@@ -68,7 +69,7 @@ def _build_report(runs_dir: str | Path, out_dir: str | Path, *, with_paper: bool
 
     builders = (figure_sets.figure6_pck, figure_sets.figure7_ablation, figure8.figure,
                 figure_sets.figure9_error_image, example_figures.figure3_heatmaps,
-                example_figures.figure4_corrections)
+                example_figures.figure4_corrections, uncertainty.reliability_diagram)
     embedded = []
     for build in tqdm(builders, desc="figures", unit="fig", disable=not progress):
         fig = build(runs)

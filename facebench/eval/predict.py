@@ -33,6 +33,8 @@ from facebench.core.pixels import crop_pixels, resample
 from facebench.core.prepared import DEFAULT_MARGIN
 from facebench.core.pts import PREDICTION_TAG, read_pts, write_pts
 from facebench.core.safety import check_crop_side, check_image_file_pixels, quiet_stderr
+from facebench.eval import uncertainty
+from facebench.eval.onnx_model import OnnxLandmarker
 from facebench.methods import get_method
 from facebench.run import folder as runfolder
 from facebench.run.guard import read_run_json
@@ -67,6 +69,7 @@ class Prediction:
     detected: bool            # True: dlib found the face; False: --box
     pts_path: Path
     overlay_path: Path
+    spread_path: Path | None = None   # <stem>.uncertainty.json (methods with an uncertainty: the ADC family)
 
 
 # ---- faces --------------------------------------------------------------------------------------
@@ -211,6 +214,12 @@ def load_run(run: Path, device: str = "auto") -> LoadedRun:
     return LoadedRun(model, res, margin, note)
 
 
+def load_onnx(path: Path) -> LoadedRun:
+    """A model exported by ``facebench export --onnx``, run by onnxruntime (no torch model code)."""
+    model = OnnxLandmarker(path)
+    return LoadedRun(model, model.res, model.margin)
+
+
 def _outputs(image: Path, out: Path | None) -> tuple[Path, Path]:
     folder = image.parent if out is None else out
     return folder / f"{image.stem}.pts", folder / f"{image.stem}.landmarks.png"
@@ -235,8 +244,10 @@ def _check_outputs(images: list[Path], out: Path | None) -> None:
                                  "refusing to overwrite it, use --out DIR", image)
 
 
-def draw_overlay(image: np.ndarray, points: np.ndarray, crop_box: np.ndarray) -> np.ndarray:
-    """(H, W, 3) RGB copy of ``image`` with the crop box and the landmarks drawn, sized to the face."""
+def draw_overlay(image: np.ndarray, points: np.ndarray, crop_box: np.ndarray,
+                 cov: np.ndarray | None = None) -> np.ndarray:
+    """(H, W, 3) RGB copy of ``image`` with the crop box and the landmarks drawn, sized to the face;
+    with ``cov`` (N, 2, 2) photo px, each point's 1-sigma uncertainty ellipse too."""
     import cv2
 
     canvas = np.ascontiguousarray(image.copy())
@@ -246,16 +257,20 @@ def draw_overlay(image: np.ndarray, points: np.ndarray, crop_box: np.ndarray) ->
     cv2.rectangle(canvas, (c0, r0), (c0 + w - 1, r0 + h - 1), (255, 200, 0), thick)
     for x, y in points:
         cv2.circle(canvas, (int(round(x * 16)), int(round(y * 16))), radius * 16, (0, 255, 0), -1, cv2.LINE_AA, 4)
+    if cov is not None:
+        uncertainty.draw_ellipses(canvas, points, cov, thick)
     return canvas
 
 
-def predict_images(images: list[Path], run: Path, out: Path | None = None, box: np.ndarray | None = None,
-                   device: str = "auto", passes: int = 2, progress: bool = True) -> list[Prediction]:
+def predict_images(images: list[Path], run: Path | None, out: Path | None = None, box: np.ndarray | None = None,
+                   device: str = "auto", passes: int = 2, progress: bool = True,
+                   onnx: Path | None = None) -> list[Prediction]:
     """Landmarks for each photo with ``run``'s model; writes ``<stem>.pts`` and
     ``<stem>.landmarks.png`` next to each photo or into ``out``. ``box``: the face's landmark box
     (x1, y1, x2, y2) in photo pixels for every photo instead of detecting it. ``passes``: 1 predicts
     on the crop placed by the detector (or ``box``); each further pass re-crops around the previous
-    pass's landmarks as ``facebench prepare`` crops around annotated ones."""
+    pass's landmarks as ``facebench prepare`` crops around annotated ones. ``onnx``: an exported
+    model file (``facebench export --onnx``) that predicts instead of ``run``'s model."""
     if passes < 1:
         raise FacebenchError(f"passes must be >= 1, got {passes}")
     import cv2
@@ -266,7 +281,7 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
         if not image.is_file():
             raise FacebenchError("image not found", image)
     _check_outputs(images, out)
-    loaded = load_run(run, device)
+    loaded = load_run(run, device) if onnx is None else load_onnx(onnx)
     if loaded.note and progress:
         print(f"note: {loaded.note}", file=sys.stderr)
     detector = None if box is not None else _detector()
@@ -286,7 +301,11 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
         check_crop_side(float(crop_box[2] - crop_box[0]), path, "face crop (--box plus the margin)")
         for done in range(1, passes + 1):
             crop = crop_face(photo, crop_box, loaded.res)
-            points = geometry.from_crop(loaded.model.predict(crop[None])[0], crop_box, loaded.res)  # (N, 2) photo px
+            with_spread = loaded.model.predict_spread(crop[None])   # None: no uncertainty (e.g. dlib, ONNX)
+            in_crop = loaded.model.predict(crop[None])[0] if with_spread is None else with_spread[0][0]
+            points = geometry.from_crop(in_crop, crop_box, loaded.res)  # (N, 2) photo px
+            covs = None if with_spread is None else [c[0] * ((crop_box[2] - crop_box[0]) / loaded.res) ** 2
+                                                     for c in with_spread[1:]]
             if done < passes:
                 # Re-crop around these landmarks: the crop prepare would cut around them (the
                 # detector places the crop only to ~8 % of its side, docs/bench/adc.md) -- unless
@@ -298,9 +317,13 @@ def predict_images(images: list[Path], run: Path, out: Path | None = None, box: 
         pts_path, overlay_path = _outputs(path, out)
         pts_path.parent.mkdir(parents=True, exist_ok=True)   # only now: a refused input leaves no folder
         write_pts(pts_path, points, comment=PREDICTION_TAG)
-        ok, png = cv2.imencode(".png", cv2.cvtColor(draw_overlay(photo, points, crop_box), cv2.COLOR_RGB2BGR))
+        spread_path = None if covs is None else pts_path.with_suffix(".uncertainty.json")
+        if covs is not None:
+            uncertainty.write_sidecar(spread_path, points, *covs)
+        final = None if covs is None else uncertainty.final_covariance(*covs)
+        ok, png = cv2.imencode(".png", cv2.cvtColor(draw_overlay(photo, points, crop_box, final), cv2.COLOR_RGB2BGR))
         if not ok:
             raise FacebenchError("cannot encode the overlay image", overlay_path)
         atomic_write_bytes(overlay_path, png.tobytes())
-        results.append(Prediction(path, points, crop_box, box is None, pts_path, overlay_path))
+        results.append(Prediction(path, points, crop_box, box is None, pts_path, overlay_path, spread_path))
     return results

@@ -40,6 +40,7 @@ from facebench.core.pts import read_pts
 from facebench.core.safety import build_beside, check_resolution
 from facebench.data.ingest.studio import read_capture_json
 from facebench.eval import metrics
+from facebench.eval.temporal import add_jitter
 from facebench.run import folder as runfolder
 from facebench.run.guard import read_run_json
 
@@ -119,6 +120,7 @@ def score_predictions(data: str | Path, pred_dir: str | Path, *, split: str = "t
     if not np.isfinite(summary["nme"]):
         raise FacebenchError("the NME is not finite (a degenerate normaliser: two reference points coincide)",
                              pred_dir)
+    add_jitter(summary, rows, pred, gt, metrics.normaliser(gt, ds.scheme, norm, ids))
     per = metrics.image_nmes(pred, gt, ds.scheme, norm=norm, ids=ids)["all"]
     result = ScoreResult(summary=summary, per_image={i: float(v) for i, v in zip(ids, per)},
                          res=res, split=split, extra=extra)
@@ -179,6 +181,7 @@ def format_table(result: ScoreResult) -> str:
     s = result.summary
     lines = [f"{s['n']} {result.split} images, NME normalised by {s['norm']}, errors in {where}"]
     keys = ("nme", "nme_regional", "nme_global", "auc@0.08", "fr@0.08", "auc@0.1", "fr@0.1")
+    keys += ("jitter",) if "jitter" in s else ()
     head = f"{'subset':<12} {'n':>6} " + " ".join(f"{k + ' %':>15}" for k in keys)
     lines += [head, "-" * len(head)]
     for name, row in [("all", s), *s["by_subset"].items()]:

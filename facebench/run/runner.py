@@ -29,6 +29,8 @@ from facebench.core.prepared import PreparedDataset
 from facebench.core.presets import get_preset
 from facebench.core.schemes import is_prefix
 from facebench.eval import metrics as M
+from facebench.eval import uncertainty as U
+from facebench.eval.temporal import add_jitter
 from facebench.method import Method, TrainContext
 from facebench.methods import get_method
 from facebench.nn.determinism import set_thread_invariant
@@ -259,14 +261,16 @@ def _evaluate_model(model: Method, cls: type[Method], data, model_res: int, res:
         raise FacebenchError("the prepared dataset has no test samples", data.root)
     ids = list(rows["id"])
     batch = 8 if model_res <= 1024 else 2
-    preds, seconds = [], 0.0
+    preds, spreads, seconds = [], [], 0.0
     for start in tqdm(range(0, len(ids), batch), desc=f"predict {cls.name} @{model_res}", unit="batch",
                       disable=not progress, leave=False):
         chunk = ids[start:start + batch]
         images = np.stack([data.load_image(i, model_res) for i in chunk])
         t0 = time.perf_counter()
-        preds.append(np.asarray(model.predict(images), dtype=np.float64))
+        with_spread = model.predict_spread(images)   # None: the method has no uncertainty
+        preds.append(np.asarray(model.predict(images) if with_spread is None else with_spread[0], dtype=np.float64))
         seconds += time.perf_counter() - t0
+        spreads.append(None if with_spread is None else with_spread[1:])
     pred = np.concatenate(preds)
     if model_res != res:
         pred = geometry.rescale_points(pred, model_res, res)
@@ -277,7 +281,13 @@ def _evaluate_model(model: Method, cls: type[Method], data, model_res: int, res:
     subsets = list(rows["subset"]) if "subset" in rows else None
     summary = M.summarize(pred, gt, scheme, norm=norm, subsets=subsets, ids=ids)
     norms = M.normaliser(gt, scheme, norm)
-    runfolder.merge_predictions(run_dir, runfolder.predictions_frame(ids, res, pred, gt, subsets, norms))
+    add_jitter(summary, rows, pred, gt, norms)
+    frame = runfolder.predictions_frame(ids, res, pred, gt, subsets, norms)
+    if spreads and all(s is not None for s in spreads):
+        covs = [np.concatenate([s[k] for s in spreads]) * (res / model_res) ** 2 for k in (0, 1)]
+        summary.update(U.uncertainty_metrics(pred, gt, *covs))
+        frame = U.add_columns(frame, *covs)
+    runfolder.merge_predictions(run_dir, frame)
     if write_examples and model.writes_examples:
         k = min(4, len(ids))
         images = np.stack([data.load_image(i, res) for i in ids[:k]])
