@@ -8,7 +8,8 @@ tensor shapes only, everything :meth:`adc_model.method.ADC.predict` does around 
   larger k; both reproduced, checked in the tests);
 * the region boxes (``adc_model.regions.region_boxes``, unchanged: plain arithmetic);
 * the RoI crop (:func:`adc_model.ops.roi_crop`): the mean of k x k bilinear samples per crop pixel
-  with ``k = ceil(box side / C)`` capped at ``max_subsamples``. ``roi_crop`` slices a pixel window
+  with ``k = ceil(box side / C)`` (capped at ``max_subsamples`` in models saved with a cap; else at
+  ``ceil(R / C)``, a box the size of the image). ``roi_crop`` slices a pixel window
   whose size depends on the box and pools with a box-dependent k; here the samples of all
   ``max_subsamples`` candidates are gathered (rows, then columns) with a mask ``a < k``, and the
   sample positions are computed in float64, so the crop equals ``roi_crop``'s to float32 rounding;
@@ -28,6 +29,8 @@ where no region refines the point), all float64.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -97,6 +100,10 @@ class PortableADC(nn.Module):
         self.net = net.eval()
         self.res = res
         self.k = proxy_factor(res, net.cfg.proxy)
+        # roi_crop's k grows with the box (no cap unless the model has one); a graph needs a static
+        # bound: a box as large as the image, ceil(R / C). Only a box larger than the image is pooled
+        # with fewer samples than roi_crop would take.
+        self.max_k = net.cfg.max_subsamples or math.ceil(res / net.cfg.crop)
 
     def forward(self, image: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         cfg, res = self.net.cfg, self.res
@@ -109,7 +116,7 @@ class PortableADC(nn.Module):
         boxes = region_boxes(coarse, self.net.regions, res, cfg.margin, cfg.min_side * res, 0.0)   # (1, 4, 4)
         refined, covs = [], []
         for r, name in enumerate(REGION_NAMES):
-            crop = gather_crop(full, boxes[0, r], cfg.crop, cfg.max_subsamples)[None]
+            crop = gather_crop(full, boxes[0, r], cfg.crop, self.max_k)[None]
             stage_logits = self.net.regional[name](normalise_image(crop))[-1].double()
             rheat = spatial_softmax2d(stage_logits)
             in_crop = geometry.rescale_points(soft_argmax2d(rheat), stage_logits.shape[-1], cfg.crop)

@@ -15,6 +15,7 @@ from facebench.core import geometry
 from facebench.core.io import write_json
 from facebench.core.schemes import IBUG68, STUDIO89, Scheme
 from facebench.eval import metrics as M
+from facebench.eval import uncertainty as U
 from facebench.run import folder as runfolder
 
 
@@ -22,8 +23,11 @@ def write_run(runs: Path, name: str, method: str, res: int, data: Path | str, pr
               gt: np.ndarray | None, scheme: Scheme, ids: list[str] | None = None,
               subsets: list[str] | None = None, train_res: int | None = None, status: str = "ok",
               error: str = "", created: str = "2026-01-01T00:00:00+00:00",
-              extra_res: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> Path:
-    """One run folder, as the runner writes it: config.json, predictions.parquet, metrics.json."""
+              extra_res: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+              spread_px: float | None = None) -> Path:
+    """One run folder, as the runner writes it: config.json, predictions.parquet, metrics.json.
+    ``spread_px``: also the per-landmark covariance columns an ADC run writes (isotropic, each point's
+    standard deviation drawn around ``spread_px``; regional points in ``cov_regional``)."""
     run_dir = runs / name
     write_json(run_dir / runfolder.CONFIG, {
         "method": method, "name": name, "res": res, "train_res": train_res or res, "preset": "smoke",
@@ -38,8 +42,14 @@ def write_run(runs: Path, name: str, method: str, res: int, data: Path | str, pr
     by_res = {}
     for r, (p, g) in {res: (pred, gt), **(extra_res or {})}.items():
         by_res[str(r)] = M.summarize(p, g, scheme, subsets=subsets, ids=ids)
-        runfolder.merge_predictions(run_dir, runfolder.predictions_frame(
-            ids, r, p, g, subsets, M.normaliser(g, scheme)))
+        frame = runfolder.predictions_frame(ids, r, p, g, subsets, M.normaliser(g, scheme))
+        if spread_px is not None:
+            std = spread_px * np.random.default_rng(r).uniform(0.5, 1.5, p.shape[:2])     # (B, N)
+            cov = (std ** 2)[..., None, None] * np.eye(2)                                 # (B, N, 2, 2)
+            regional = np.isin(np.arange(p.shape[1]), scheme.regional)
+            cov_regional = np.where(regional[None, :, None, None], cov, np.nan)
+            frame = U.add_columns(frame, np.where(regional[None, :, None, None], 4 * cov, cov), cov_regional)
+        runfolder.merge_predictions(run_dir, frame)
     write_json(run_dir / runfolder.METRICS, {
         "status": "ok", **by_res[str(res)], "by_res": by_res,
         "timing": {"train_seconds": 12.5, "predict_seconds_per_image": 0.0123}})
@@ -120,7 +130,7 @@ def runs_dir(tmp_path_factory, tiny_prepared) -> Path:
                 extra = {256: (noisy(gt[256], 2.0 * s, 99), gt[256])}
             write_run(runs, f"{method}-{r}", method, r, tiny_prepared, noisy(gt[r], f, seed * 10 + r), gt[r],
                       STUDIO89, ids=ids, train_res=128 if method in ("dlib-ert", "hg2", "cpm6") else r,
-                      extra_res=extra)
+                      extra_res=extra, spread_px=f if method == "adc" else None)
     write_examples(runs / "adc-256", ds, rows.iloc[:2], 256)
     write_run(runs, "hg2-256-old", "hg2", 256, tiny_prepared, noisy(gt[256], 9.0, 5), gt[256], STUDIO89, ids=ids,
               train_res=128, created="2025-06-01T00:00:00+00:00")

@@ -6,7 +6,7 @@ import pytest
 from reports.build import build_report
 
 FIGURES = ("fig6_pck", "fig7_ablation", "fig8_trained_vs_tested", "fig9_error_image", "fig3_heatmaps",
-           "fig4_corrections")
+           "fig4_corrections", "fig_uncertainty_reliability")
 TABLES = ("table4_nme_by_resolution", "table2_300w", "table3_300vw", "fig7_ablation", "fig8_trained_vs_tested", "runs")
 
 
@@ -71,7 +71,8 @@ def test_report_without_the_example_dataset_skips_figure9_with_a_note(runs_dir, 
     (tmp_path / "out" / ".facebench-report-files").write_text(                                   # its list
         json.dumps({"figures/fig9_error_image.png": hashlib.sha256(b"old").hexdigest()}))
     rep = build_report(small_runs(runs_dir, tmp_path, data=tmp_path / "gone"), tmp_path / "out", progress=False)
-    assert [f.key for f in rep.figures if f.figure is not None] == ["fig6_pck", "fig8_trained_vs_tested"]
+    assert [f.key for f in rep.figures if f.figure is not None] == ["fig6_pck", "fig8_trained_vs_tested",
+                                                                        "fig_uncertainty_reliability"]
     fig9 = next(f for f in rep.figures if f.key == "fig9_error_image")
     assert fig9.figure is None and "unavailable" in fig9.note
     assert not (tmp_path / "out" / "figures" / "fig9_error_image.png").exists()
