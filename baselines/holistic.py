@@ -7,7 +7,8 @@ Gaussian targets (``baselines.heatmaps``: sigma = 1 heatmap px) with an MSE on *
 output (intermediate supervision), through ``adc_model.train.fit`` (Adam, the preset's schedule,
 checkpoints, resume, DDP). Weights start from Glorot / Xavier-uniform (the paper's [16], as ADC),
 except the heatmap heads, which start at zero (every heatmap starts flat at 0).
-No augmentation: the baselines see exactly the data ADC sees. Prediction decodes the last stage
+Training data pass through the preset's augmentation (``augment``, the recipe of
+``facebench/augment_recipe.py`` by default, as for ADC). Prediction decodes the last stage
 by argmax with the quarter-pixel shift; the runner upscales the 256 predictions to R.
 
 A subclass sets ``name`` and ``stages`` and builds its trunk in :meth:`build_trunk`.
@@ -30,6 +31,7 @@ from torch import Tensor, nn
 from adc_model.blocks import count_parameters, glorot_init_
 from adc_model.train import TrainConfig, fit, resolve_device
 from baselines.heatmaps import SIGMA, decode_to_image, heatmap_targets
+from facebench.augment import check_augment
 from facebench.errors import FacebenchError
 from facebench.methods import Method, TrainContext
 from facebench.runfolder import atomic_write_bytes
@@ -99,15 +101,17 @@ class HolisticHeatmapMethod(Method):
     def train(cls, ctx: TrainContext) -> "HolisticHeatmapMethod":
         """Train on the train split at ``preset.holistic_res`` whatever ``ctx.res`` says (the runner
         upscales to R). ``ctx.init``: start from another model file of the same method and size.
-        Holistic methods take no ``ctx.options``."""
+        The one option is ``augment`` (default: the preset's)."""
         from facebench.dataset import LandmarkDataset, PreparedDataset
 
-        if ctx.options:
-            raise FacebenchError(f"{cls.name} takes no method options, got {', '.join(map(str, ctx.options))}")
+        options = dict(ctx.options)
+        augment = check_augment(str(options.pop("augment", ctx.preset.augment)))
+        if options:
+            raise FacebenchError(f"{cls.name} takes no method options but augment, got {', '.join(map(str, options))}")
         preset = ctx.preset
         res = preset.holistic_res
         data = PreparedDataset(ctx.data_root)
-        dataset = LandmarkDataset(data, "train", res, max_samples=preset.max_train_samples)
+        dataset = LandmarkDataset(data, "train", res, max_samples=preset.max_train_samples, augment=augment)
         if len(dataset) == 0:
             raise FacebenchError("the prepared dataset has no training samples", data.root)
         cfg = HolisticConfig(method=cls.name, scheme=data.scheme.name, num_points=data.scheme.num_points,

@@ -29,6 +29,7 @@ class Preset:
     holistic_res: int = 256               # where holistic baselines train (then upscaled)
     epochs_init: int | None = None        # epochs of a run initialised from a lower resolution (None: epochs)
     holistic_epochs: int | None = None    # epochs of the holistic methods at holistic_res (None: epochs)
+    augment: str = "standard"             # training augmentation of every neural method (facebench/augment_recipe.py)
     extra: Mapping[str, object] = field(default_factory=dict)
 
     def epochs_for(self, native_res: bool, initialised: bool) -> int:
