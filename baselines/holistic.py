@@ -101,13 +101,15 @@ class HolisticHeatmapMethod(Method):
     def train(cls, ctx: TrainContext) -> "HolisticHeatmapMethod":
         """Train on the train split at ``preset.holistic_res`` whatever ``ctx.res`` says (the runner
         upscales to R). ``ctx.init``: start from another model file of the same method and size.
-        The one option is ``augment`` (default: the preset's)."""
+        Options: ``augment`` (default: the preset's) and ``sigma`` (target std, heatmap px)."""
         from facebench.dataset import LandmarkDataset, PreparedDataset
 
         options = dict(ctx.options)
         augment = check_augment(str(options.pop("augment", ctx.preset.augment)))
+        sigma = float(options.pop("sigma", SIGMA))
         if options:
-            raise FacebenchError(f"{cls.name} takes no method options but augment, got {', '.join(map(str, options))}")
+            raise FacebenchError(f"{cls.name} takes no method options but augment and sigma, "
+                                 f"got {', '.join(map(str, options))}")
         preset = ctx.preset
         res = preset.holistic_res
         data = PreparedDataset(ctx.data_root)
@@ -115,7 +117,7 @@ class HolisticHeatmapMethod(Method):
         if len(dataset) == 0:
             raise FacebenchError("the prepared dataset has no training samples", data.root)
         cfg = HolisticConfig(method=cls.name, scheme=data.scheme.name, num_points=data.scheme.num_points,
-                             width=preset.width, depth=preset.depth, stages=cls.stages, input_size=res)
+                             width=preset.width, depth=preset.depth, stages=cls.stages, input_size=res, sigma=sigma)
         torch.manual_seed(ctx.seed)  # the initial weights depend on the seed only
         trunk = glorot_init_(cls.build_trunk(cfg))
         for head in cls.heads(trunk):

@@ -107,4 +107,4 @@ def test_training_starts_from_flat_zero_heatmaps(cls, tiny_prepared: Path, tmp_p
 def test_options_are_refused(tiny_prepared: Path, tmp_path: Path):
     with pytest.raises(FacebenchError, match="takes no method options"):
         HG2.train(TrainContext(data_root=tiny_prepared, res=256, preset=get_preset("smoke"), run_dir=tmp_path,
-                               options={"sigma": 2}))
+                               options={"tree_depth": 2}))

@@ -1,0 +1,43 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from baselines.holistic import heatmap_loss
+from baselines.hourglass import HG2
+from facebench.dataset import LandmarkDataset
+from facebench.errors import FacebenchError
+from facebench.methods import TrainContext
+from facebench.presets import get_preset
+
+
+def test_holistic_training_takes_the_recipe_and_sigma(tiny_prepared: Path, tmp_path: Path):
+    ctx = TrainContext(data_root=tiny_prepared, res=256, preset=get_preset("smoke"), run_dir=tmp_path, device="cpu",
+                       epochs=1, progress=False, options={"sigma": 1.75, "augment": "standard"})
+    model = HG2.train(ctx)
+    assert model.cfg.sigma == 1.75
+    with pytest.raises(FacebenchError, match="augment must be one of"):
+        HG2.train(TrainContext(data_root=tiny_prepared, res=256, preset=get_preset("smoke"), run_dir=tmp_path / "b",
+                               options={"augment": "rotate"}))
+
+
+def test_augmented_holistic_batch_gives_targets_where_the_warped_points_are(tiny_prepared: Path):
+    data = LandmarkDataset(tiny_prepared, "train", 256, augment="standard")
+    torch.manual_seed(0)
+    item = data[0]
+    assert item["image"].shape == (3, 256, 256) and torch.equal(item["landmarks"], item["proxy_landmarks"])
+
+    class Perfect(torch.nn.Module):
+        """Outputs the batch's own targets: the loss must then be 0."""
+
+        def __init__(self):
+            super().__init__()
+            self.p = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, x):
+            from baselines.heatmaps import heatmap_targets
+            return (heatmap_targets(item["landmarks"][None], 256, 64) + self.p,)
+
+    batch = {"image": item["image"][None], "landmarks": item["landmarks"][None]}
+    loss, _ = heatmap_loss(Perfect(), batch)
+    assert float(loss) == pytest.approx(0.0, abs=1e-12)
