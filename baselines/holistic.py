@@ -6,7 +6,8 @@ landmark from one multi-stage trunk (stacked hourglass, CPM, CNN-6/7): ``(B, 3, 
 Gaussian targets (``baselines.heatmaps``: sigma = 1.75 heatmap px, as the reference implementations
 draw them) with an MSE on *every* stage's output (intermediate supervision), through
 ``adc_model.train.fit`` (Adam, the preset's schedule, checkpoints, resume, DDP). Weights start
-from Glorot / Xavier-uniform (the paper's [16], as ADC), except the heatmap heads, which start at zero (every heatmap starts flat at 0).
+from Glorot / Xavier-uniform (the paper's [16], as ADC), except the heatmap heads,
+which start at zero (every heatmap starts flat at 0).
 Training data pass through the preset's augmentation (``augment``, the recipe of
 ``facebench/augment_recipe.py`` by default, as for ADC). Prediction decodes the last stage
 by argmax with the quarter-pixel shift; the runner upscales the 256 predictions to R.
