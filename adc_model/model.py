@@ -165,7 +165,7 @@ class ADCNet(nn.Module):
         boxes = region_boxes(coarse, self.regions, res, self.cfg.margin, self.cfg.min_side * res,
                              self.cfg.noise if self.training else 0.0,
                              shift=self.cfg.shift if self.training else 0.0)  # (B, 4, 4)
-        crops = roi_crop_batch(image, boxes, self.cfg.crop, self.cfg.max_subsamples, affine)  # (B, 4, 3, C, C) on the device
+        crops = roi_crop_batch(image, boxes, self.cfg.crop, self.cfg.max_subsamples, affine)  # (B, 4, 3, C, C), device
         if degrade is not None:
             crops = degrade_crops(crops, degrade)
         per_stage: list[list[Tensor]] = [[] for _ in range(self.cfg.regional_stages)]
