@@ -48,7 +48,7 @@ class HolisticConfig:
     method: str          # hg2 | fan4 | cpm6 | cnn67: the class that wrote the file
     scheme: str          # landmark scheme name (ibug68 | studio89)
     num_points: int
-    width: int           # trunk feature channels (preset.width)
+    width: int           # trunk feature channels (preset.holistic_width, else preset.width)
     depth: int           # hourglass levels / CNN-6/7 poolings per stage (preset.depth)
     stages: int          # stacks or stages, each supervised
     input_size: int = 256
@@ -118,7 +118,8 @@ class HolisticHeatmapMethod(Method):
         if len(dataset) == 0:
             raise FacebenchError("the prepared dataset has no training samples", data.root)
         cfg = HolisticConfig(method=cls.name, scheme=data.scheme.name, num_points=data.scheme.num_points,
-                             width=preset.width, depth=preset.depth, stages=cls.stages, input_size=res, sigma=sigma)
+                             width=preset.holistic_width or preset.width, depth=preset.depth, stages=cls.stages,
+                             input_size=res, sigma=sigma)
         torch.manual_seed(ctx.seed)  # the initial weights depend on the seed only
         trunk = glorot_init_(cls.build_trunk(cfg))
         for head in cls.heads(trunk):

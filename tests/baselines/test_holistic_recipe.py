@@ -41,3 +41,14 @@ def test_augmented_holistic_batch_gives_targets_where_the_warped_points_are(tiny
     batch = {"image": item["image"][None], "landmarks": item["landmarks"][None]}
     loss, _ = heatmap_loss(Perfect(), batch)
     assert float(loss) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_holistic_width_of_the_preset_sizes_the_holistic_trunk(tiny_prepared: Path, tmp_path: Path):
+    import dataclasses
+
+    preset = dataclasses.replace(get_preset("smoke"), holistic_width=12)
+    model = HG2.train(TrainContext(data_root=tiny_prepared, res=256, preset=preset, run_dir=tmp_path, device="cpu",
+                                   epochs=0, progress=False))
+    assert model.cfg.width == 12 and get_preset("smoke").holistic_width is None
+    assert get_preset("cpu").holistic_width == 64 and all(p.augment == "standard" for p in
+                                                          (get_preset(n) for n in ("smoke", "cpu", "paper")))
