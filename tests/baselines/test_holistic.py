@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from baselines.holistic import HolisticConfig, heatmap_loss, to_model_input
+from baselines.heatmaps import SIGMA
 from baselines.cnn67 import CNN67
 from baselines.cpm import CPM6
 from baselines.hourglass import FAN4, HG2
@@ -39,8 +40,8 @@ def test_loss_of_zero_heatmaps_by_hand():
     landmarks = torch.tensor([[[41.5, 81.5], [61.5, 61.5]]]).expand(2, 2, 2).repeat(1, 34, 1)  # (2, 68, 2)
     batch = {"image": torch.zeros(2, 3, 128, 128, dtype=torch.uint8), "landmarks": landmarks}
     loss, logged = heatmap_loss(model, batch)
-    # One unit Gaussian (sigma 1) on a 32 x 32 grid: sum of squares = (sum_k exp(-k^2))^2.
-    per_map = sum(math.exp(-k * k) for k in range(-10, 11)) ** 2 / (32 * 32)
+    # One unit Gaussian (std SIGMA) on a 32 x 32 grid: sum of squares = (sum_k exp(-k^2 / SIGMA^2))^2.
+    per_map = sum(math.exp(-k * k / SIGMA**2) for k in range(-10, 11)) ** 2 / (32 * 32)
     assert logged["mse_stage1"] == pytest.approx(per_map, rel=1e-5)
     assert loss.item() == pytest.approx(2 * per_map, rel=1e-5)  # summed over the 2 stacks
 
