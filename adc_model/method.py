@@ -33,6 +33,7 @@ from facebench.nn.dataset import LandmarkDataset
 from facebench.nn.train import TrainConfig, fit, resolve_device, seed_everything
 
 PREDICT_BATCH = 8   # images per forward pass at predict time (the 4K image itself stays on the host)
+RECIPE_BOX_SHIFT = 0.05   # region box position noise under the standard recipe (std, fraction of the side)
 
 
 @dataclass
@@ -49,7 +50,7 @@ class ADCRunConfig:
     lr_after: float
     regional_units: str = "image"   # eq. 1's regional term in R px ("image") or proxy px (see loss.py)
     max_train_samples: int | None = None
-    augment: str = "none"           # photometric augmentation of training images (facebench.nn.augment)
+    augment: str = "none"           # augmentation of training images (facebench.nn.augment, nn.augment_recipe)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ADCRunConfig":
@@ -67,7 +68,9 @@ class ADCLoss:
     def __call__(self, model: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         device = next(model.parameters()).device
         proxy = normalise_image(batch["proxy"].to(device))         # (B, 3, 256, 256)
-        out = model(proxy, batch["image"])                          # image: (B, 3, R, R) uint8, host
+        affine = batch.get("affine")                                # (B, 2, 3): the training recipe's
+        degrade = batch.get("degrade")                              # transform and crop degradations
+        out = model(proxy, batch["image"], affine, degrade)         # image: (B, 3, R, R) uint8, host
         gt = batch["landmarks"].to(device)                          # (B, N, 2) R px
         gt_proxy = batch["proxy_landmarks"].to(device)              # (B, N, 2) proxy px
         res = batch["image"].shape[-1]
@@ -106,9 +109,10 @@ class ADC(Method):
         units = str(options.pop("regional_units", preset.extra.get("adc_regional_units", "image")))
         if units not in REGIONAL_UNITS:
             raise FacebenchError(f"regional_units must be one of {', '.join(REGIONAL_UNITS)}, got {units!r}")
-        augment = check_augment(str(options.pop("augment", "none")))
+        augment = check_augment(str(options.pop("augment", preset.augment)))
         model_args = {"width": preset.width, "depth": preset.depth, "crop": preset.crop_for(res),
-                      "checkpoint": bool(preset.extra.get("adc_checkpoint", False)), **options}
+                      "checkpoint": bool(preset.extra.get("adc_checkpoint", False)),
+                      "shift": RECIPE_BOX_SHIFT if augment == "standard" else 0.0, **options}
         try:
             model = ADCConfig(scheme=scheme, light=cls.light, trunk=cls.trunk,
                               regional_stages=cls.regional_stages, **model_args)

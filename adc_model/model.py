@@ -33,6 +33,7 @@ from adc_model.regions import region_boxes, region_indices
 from facebench.core import geometry
 from facebench.core.pixels import resample
 from facebench.core.schemes import REGION_NAMES, get_scheme
+from facebench.nn.augment_recipe import degrade_crops
 from facebench.nn.blocks import glorot_init_
 from facebench.nn.cnn67 import CNN67Trunk
 from facebench.nn.cpm import CPMTrunk
@@ -54,6 +55,7 @@ class ADCConfig:
     margin: float = 0.25           # region box margin, fraction of the region's extent per edge
     min_side: float = 0.125        # smallest region box side, fraction of the image side
     noise: float = 0.1             # training noise on box width / height (relative std)
+    shift: float = 0.0             # training noise on box position (std, fraction of the side)
     max_subsamples: int = 0        # RoIAlign samples per crop pixel and axis, at most (0: grows with the box)
     checkpoint: bool = False       # recompute each trunk's activations in backward (memory for compute)
 
@@ -145,16 +147,24 @@ class ADCNet(nn.Module):
         return checkpoint(trunk, x, use_reentrant=False,
                           context_fn=lambda: (contextlib.nullcontext(), _frozen_batchnorm_stats(trunk)))
 
-    def forward(self, proxy: Tensor, image: Tensor) -> ADCOutput:
+    def forward(self, proxy: Tensor, image: Tensor, affine: Tensor | None = None,
+                degrade: Tensor | None = None) -> ADCOutput:
         """proxy: (B, 3, P, P) float in [-0.5, 0.5] on the model's device; image: (B, 3, R, R)
-        uint8 (or float 0..255), anywhere (keep a large one on the host)."""
+        uint8 (or float 0..255), anywhere (keep a large one on the host).
+
+        Training recipe (facebench/nn/augment_recipe.py): ``affine`` (B, 2, 3) maps the frame of the
+        (augmented) proxy, scaled to R px, to the image's px and is composed into the crops'
+        sampling grids; ``degrade`` (B, 3) blurs / noises / JPEG-compresses the crops."""
         res = image.shape[-1]
         logits = self._trunk(self.global_trunk, proxy)[-1]                 # (B, N, P/4, P/4)
         heat = spatial_softmax2d(logits)
         coarse = geometry.rescale_points(soft_argmax2d(heat), logits.shape[-1], res)  # (B, N, 2) R px
         boxes = region_boxes(coarse, self.regions, res, self.cfg.margin, self.cfg.min_side * res,
-                             self.cfg.noise if self.training else 0.0)      # (B, 4, 4)
-        crops = roi_crop_batch(image, boxes, self.cfg.crop, self.cfg.max_subsamples)  # (B, 4, 3, C, C) on the device
+                             self.cfg.noise if self.training else 0.0,
+                             shift=self.cfg.shift if self.training else 0.0)  # (B, 4, 4)
+        crops = roi_crop_batch(image, boxes, self.cfg.crop, self.cfg.max_subsamples, affine)  # (B, 4, 3, C, C), device
+        if degrade is not None:
+            crops = degrade_crops(crops, degrade)
         per_stage: list[list[Tensor]] = [[] for _ in range(self.cfg.regional_stages)]
         regional_heatmaps = []
         for r, name in enumerate(REGION_NAMES):

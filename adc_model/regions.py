@@ -26,7 +26,8 @@ def region_indices(scheme: Scheme) -> tuple[tuple[int, ...], ...]:
 
 
 def region_boxes(points: Tensor, regions: Sequence[Sequence[int]], image_size: int, margin: float = 0.25,
-                 min_side: float = 0.0, noise: float = 0.0, generator: torch.Generator | None = None) -> Tensor:
+                 min_side: float = 0.0, noise: float = 0.0, generator: torch.Generator | None = None,
+                 shift: float = 0.0) -> Tensor:
     """Boxes (B, K, 4) in image px around each region's points.
 
     points: (B, N, 2) image px (differentiable: the boxes carry gradients back to the points).
@@ -34,25 +35,33 @@ def region_boxes(points: Tensor, regions: Sequence[Sequence[int]], image_size: i
     into. margin: fraction of the points' extent added on each edge. min_side: smallest box side
     in px. noise: standard deviation of the relative width / height noise (0 = none, e.g. at test
     time); the scale factor ``1 + noise * eps`` is clamped to ``[1 / (1 + 2 margin), 1 + 4 noise]``
-    so the region's own extent always fits in the noisy box.
+    so the region's own extent always fits in the noisy box. shift: standard deviation of the
+    box centre's random move, fraction of the box side per axis (clamped to +-2 shift; the lower
+    bound of the scale factor grows by 4 shift so the region still fits).
     """
     boxes = []
     for ids in regions:
         tight = geometry.points_box(points[:, list(ids)])               # (B, 4)
         box = geometry.square_box(tight, margin=margin, min_side=min_side)
-        if noise > 0:
-            box = jitter_box(box, noise, min_scale=1.0 / (1.0 + 2.0 * margin), generator=generator)
+        if noise > 0 or shift > 0:
+            box = jitter_box(box, noise, min_scale=1.0 / (1.0 + 2.0 * margin) + 4.0 * shift, generator=generator,
+                             shift=shift)
         boxes.append(geometry.clip_box(box, image_size, image_size))
     return torch.stack(boxes, dim=1)
 
 
-def jitter_box(boxes: Tensor, noise: float, min_scale: float, generator: torch.Generator | None = None) -> Tensor:
+def jitter_box(boxes: Tensor, noise: float, min_scale: float, generator: torch.Generator | None = None,
+               shift: float = 0.0) -> Tensor:
     """Scale each box's width and height (..., 4) about its centre by independent factors
     ``1 + noise * N(0, 1)``, clamped to ``[min_scale, 1 + 4 noise]``. The factors are constants for
-    autograd; gradients still flow to the box."""
+    autograd; gradients still flow to the box. ``shift`` > 0 also moves the centre by
+    ``shift * side * N(0, 1)`` per axis, clamped to +-2 shift sides."""
     eps = torch.randn(boxes.shape[:-1] + (2,), generator=generator, dtype=boxes.dtype).to(boxes.device)
-    scale = (1.0 + noise * eps).clamp(min=min_scale, max=1.0 + 4.0 * noise)   # (..., 2) for w, h
+    scale = (1.0 + noise * eps).clamp(min=min_scale, max=max(1.0 + 4.0 * noise, min_scale))   # (..., 2) for w, h
     centre = (boxes[..., 0:2] + boxes[..., 2:4]) * 0.5
+    if shift > 0:
+        move = torch.randn(boxes.shape[:-1] + (2,), generator=generator, dtype=boxes.dtype).to(boxes.device)
+        centre = centre + (shift * move).clamp(-2.0 * shift, 2.0 * shift) * (boxes[..., 2:4] - boxes[..., 0:2])
     half = (boxes[..., 2:4] - boxes[..., 0:2]) * 0.5 * scale
     return torch.cat([centre - half, centre + half], dim=-1)
 

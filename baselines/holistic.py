@@ -3,11 +3,13 @@
 A holistic method sees the whole face crop at ``preset.holistic_res`` (256) and predicts every
 landmark from one multi-stage trunk (stacked hourglass, CPM, CNN-6/7): ``(B, 3, S, S)`` float in
 [-0.5, 0.5] -> a tuple of ``(B, N, S/4, S/4)`` heatmaps, one per stage. Training regresses
-Gaussian targets (``facebench.nn.heatmaps``: sigma = 1 heatmap px) with an MSE on *every* stage's
-output (intermediate supervision), through ``facebench.nn.train.fit`` (Adam, the preset's schedule,
-checkpoints, resume, DDP). Weights start from Glorot / Xavier-uniform (the paper's [16], as ADC),
-except the heatmap heads, which start at zero (every heatmap starts flat at 0).
-No augmentation: the baselines see exactly the data ADC sees. Prediction decodes the last stage
+Gaussian targets (``facebench.nn.heatmaps``: sigma = 1.75 heatmap px, as the reference implementations
+draw them) with an MSE on *every* stage's output (intermediate supervision), through
+``facebench.nn.train.fit`` (Adam, the preset's schedule, checkpoints, resume, DDP). Weights start
+from Glorot / Xavier-uniform (the paper's [16], as ADC), except the heatmap heads,
+which start at zero (every heatmap starts flat at 0).
+Training data pass through the preset's augmentation (``augment``, the recipe of
+``facebench/nn/augment_recipe.py`` by default, as for ADC). Prediction decodes the last stage
 by argmax with the quarter-pixel shift; the runner upscales the 256 predictions to R.
 
 A subclass sets ``name`` and ``stages`` and builds its trunk in :meth:`build_trunk`.
@@ -32,6 +34,7 @@ from facebench.core.io import atomic_write_bytes
 from facebench.core.prepared import PreparedDataset
 from facebench.core.schemes import get_scheme
 from facebench.method import Method, TrainContext
+from facebench.nn.augment import check_augment
 from facebench.nn.blocks import count_parameters, glorot_init_
 from facebench.nn.dataset import LandmarkDataset
 from facebench.nn.heatmaps import SIGMA, decode_to_image, heatmap_targets
@@ -47,7 +50,7 @@ class HolisticConfig:
     method: str          # hg2 | fan4 | cpm6 | cnn67: the class that wrote the file
     scheme: str          # landmark scheme name (ibug68 | studio89)
     num_points: int
-    width: int           # trunk feature channels (preset.width)
+    width: int           # trunk feature channels (preset.holistic_width, else preset.width)
     depth: int           # hourglass levels / CNN-6/7 poolings per stage (preset.depth)
     stages: int          # stacks or stages, each supervised
     input_size: int = 256
@@ -102,17 +105,22 @@ class HolisticHeatmapMethod(Method):
     def train(cls, ctx: TrainContext) -> "HolisticHeatmapMethod":
         """Train on the train split at ``preset.holistic_res`` whatever ``ctx.res`` says (the runner
         upscales to R). ``ctx.init``: start from another model file of the same method and size.
-        Holistic methods take no ``ctx.options``."""
-        if ctx.options:
-            raise FacebenchError(f"{cls.name} takes no method options, got {', '.join(map(str, ctx.options))}")
+        Options: ``augment`` (default: the preset's) and ``sigma`` (target std, heatmap px)."""
+        options = dict(ctx.options)
+        augment = check_augment(str(options.pop("augment", ctx.preset.augment)))
+        sigma = float(options.pop("sigma", SIGMA))
+        if options:
+            raise FacebenchError(f"{cls.name} takes no method options but augment and sigma, "
+                                 f"got {', '.join(map(str, options))}")
         preset = ctx.preset
         res = preset.holistic_res
         data = PreparedDataset(ctx.data_root)
-        dataset = LandmarkDataset(data, "train", res, max_samples=preset.max_train_samples)
+        dataset = LandmarkDataset(data, "train", res, max_samples=preset.max_train_samples, augment=augment)
         if len(dataset) == 0:
             raise FacebenchError("the prepared dataset has no training samples", data.root)
         cfg = HolisticConfig(method=cls.name, scheme=data.scheme.name, num_points=data.scheme.num_points,
-                             width=preset.width, depth=preset.depth, stages=cls.stages, input_size=res)
+                             width=preset.holistic_width or preset.width, depth=preset.depth, stages=cls.stages,
+                             input_size=res, sigma=sigma)
         torch.manual_seed(ctx.seed)  # the initial weights depend on the seed only
         trunk = glorot_init_(cls.build_trunk(cfg))
         for head in cls.heads(trunk):

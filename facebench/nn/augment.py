@@ -16,7 +16,7 @@ import torch
 
 from facebench.core.errors import FacebenchError
 
-AUGMENTS = ("none", "colour")
+AUGMENTS = ("none", "colour", "standard")   # standard: facebench.nn.augment_recipe (the default)
 GAMMA = (0.55, 1.8)     # log-uniform
 GAIN = (0.8, 1.2)       # per channel, uniform
 OFFSET = (-20.0, 20.0)  # grey levels, uniform

@@ -13,6 +13,7 @@ from facebench.core.errors import FacebenchError
 from facebench.core.prepared import PROXY_RES, PreparedDataset
 from facebench.core.schemes import Scheme
 from facebench.nn.augment import apply_lut, check_augment, random_colour_lut
+from facebench.nn.augment_recipe import augment_sample
 
 
 class LandmarkDataset(torch.utils.data.Dataset):
@@ -24,7 +25,8 @@ class LandmarkDataset(torch.utils.data.Dataset):
     ``box`` float64 (4,) the crop box in source pixels; ``id`` str.
 
     ``augment="colour"`` passes both renditions through one random colour transform per item
-    (:mod:`facebench.augment`; training only). An item decodes two files (one when R == P).
+    (:mod:`facebench.nn.augment`; training only); ``augment="standard"`` through one draw of the
+    training recipe (:mod:`facebench.nn.augment_recipe`). An item decodes two files (one when R == P).
     ``max_samples`` keeps that many samples evenly spaced over the split (deterministic, and every
     subject stays represented).
     """
@@ -64,6 +66,8 @@ class LandmarkDataset(torch.utils.data.Dataset):
         sample_id = self.ids[index]
         image = self.prepared.load_image(sample_id, self.res)
         proxy = None if self.proxy_res == self.res else self.prepared.load_image(sample_id, self.proxy_res)
+        if self.augment == "standard":   # the training recipe: see facebench/nn/augment_recipe.py
+            return self._standard_item(index, image, proxy)
         if self.augment == "colour":   # one transform for both renditions of the sample
             lut = random_colour_lut()
             image = apply_lut(image, lut)
@@ -76,6 +80,23 @@ class LandmarkDataset(torch.utils.data.Dataset):
             "proxy_landmarks": torch.from_numpy(self._proxy_landmarks[index].copy()),
             "box": torch.from_numpy(self._boxes[index].copy()),
             "id": sample_id,
+        }
+
+    def _standard_item(self, index: int, image: np.ndarray, proxy: np.ndarray | None) -> dict:
+        """An item through one draw of the training recipe, plus ``affine`` (2, 3) float64 (augmented
+        R px -> image px, for the RoI crops) and ``degrade`` (3,) float32 (crop degradations)."""
+        a = augment_sample(image, proxy, self._landmarks[index], self._proxy_landmarks[index],
+                           self.scheme.flip_permutation())
+        image_t = self._tensor(a["image"])
+        return {
+            "image": image_t,
+            "landmarks": torch.from_numpy(a["landmarks"].astype(np.float32)),
+            "proxy": image_t if a["proxy"] is None else self._tensor(a["proxy"]),
+            "proxy_landmarks": torch.from_numpy(a["proxy_landmarks"].astype(np.float32)),
+            "box": torch.from_numpy(self._boxes[index].copy()),
+            "id": self.ids[index],
+            "affine": torch.from_numpy(a["affine"]),
+            "degrade": torch.from_numpy(a["degrade"]),
         }
 
     @staticmethod

@@ -5,8 +5,12 @@ The holistic networks (``hg2``, ``fan4``, ``cpm6``, ``cnn67``) see a 256 x 256 c
 "blobs" (Newell et al. 2016; Bulat & Tzimiropoulos 2017) and decoded by argmax:
 
 - **Targets.** ``exp(-d^2 / (2 sigma^2))`` with peak 1, ``d`` the distance from the pixel centre to
-  the landmark in heatmap pixels. ``sigma = 1`` heatmap pixel (= 4 px of the 256 input), the value
-  Newell et al. and FAN use at 64 x 64. Centres are sub-pixel:
+  the landmark in heatmap pixels. ``sigma = 1.75`` heatmap pixels (= 7 px of the 256 input): the
+  reference implementations (Newell's pose-hg-train ``drawGaussian``, 1adrianb/face-alignment's
+  ``draw_gaussian``) call their parameter sigma = 1 but draw ``image.gaussian(6 sigma + 1)``, whose
+  standard deviation is 0.25 of the 7-pixel kernel, i.e. 1.75 px; their 7 x 7 truncation and
+  rounding of the centre to a pixel are not copied. (facebench used std 1 until issue 13: the
+  sparser target left the jaw's heatmaps near zero even on the training set.) Centres are sub-pixel:
   ``geometry.rescale_points(landmarks_256, 256, 64)``, pixel centres at integers.
 - **Decoding.** The argmax pixel, moved 0.25 px toward the higher of its two neighbours in x and in
   y (no move on a tie or at the border), then ``geometry.rescale_points(.., 64, 256)``. For a
@@ -23,7 +27,7 @@ from torch import Tensor
 
 from facebench.core import geometry
 
-SIGMA = 1.0           # Gaussian standard deviation, heatmap pixels
+SIGMA = 1.75          # Gaussian standard deviation, heatmap pixels (the reference's 7-px kernel, see above)
 QUARTER_SHIFT = 0.25  # sub-pixel step toward the higher neighbour, heatmap pixels
 
 

@@ -15,6 +15,7 @@ from baselines.hourglass import FAN4, HG2
 from facebench.core.errors import FacebenchError
 from facebench.core.presets import get_preset
 from facebench.method import TrainContext
+from facebench.nn.heatmaps import SIGMA
 
 
 def _hg2(size: int = 128) -> HG2:
@@ -38,8 +39,8 @@ def test_loss_of_zero_heatmaps_by_hand():
     landmarks = torch.tensor([[[41.5, 81.5], [61.5, 61.5]]]).expand(2, 2, 2).repeat(1, 34, 1)  # (2, 68, 2)
     batch = {"image": torch.zeros(2, 3, 128, 128, dtype=torch.uint8), "landmarks": landmarks}
     loss, logged = heatmap_loss(model, batch)
-    # One unit Gaussian (sigma 1) on a 32 x 32 grid: sum of squares = (sum_k exp(-k^2))^2.
-    per_map = sum(math.exp(-k * k) for k in range(-10, 11)) ** 2 / (32 * 32)
+    # One unit Gaussian (std SIGMA) on a 32 x 32 grid: sum of squares = (sum_k exp(-k^2 / SIGMA^2))^2.
+    per_map = sum(math.exp(-k * k / SIGMA**2) for k in range(-10, 11)) ** 2 / (32 * 32)
     assert logged["mse_stage1"] == pytest.approx(per_map, rel=1e-5)
     assert loss.item() == pytest.approx(2 * per_map, rel=1e-5)  # summed over the 2 stacks
 
@@ -106,4 +107,4 @@ def test_training_starts_from_flat_zero_heatmaps(cls, tiny_prepared: Path, tmp_p
 def test_options_are_refused(tiny_prepared: Path, tmp_path: Path):
     with pytest.raises(FacebenchError, match="takes no method options"):
         HG2.train(TrainContext(data_root=tiny_prepared, res=256, preset=get_preset("smoke"), run_dir=tmp_path,
-                               options={"sigma": 2}))
+                               options={"tree_depth": 2}))

@@ -45,4 +45,4 @@ def test_unknown_augment_is_refused(tiny_prepared):
     with pytest.raises(FacebenchError, match="augment must be one of"):
         ADC.config_for(get_preset("smoke"), 256, "studio89", options={"augment": "hue"})
     assert ADC.config_for(get_preset("smoke"), 256, "studio89", options={"augment": "colour"}).augment == "colour"
-    assert ADC.config_for(get_preset("smoke"), 256, "studio89").augment == "none"
+    assert ADC.config_for(get_preset("smoke"), 256, "studio89").augment == "standard"   # the recipe is on by default
