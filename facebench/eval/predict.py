@@ -28,16 +28,13 @@ import numpy as np
 
 from facebench.core import geometry
 from facebench.core.errors import FacebenchError
-from facebench.core.io import atomic_write_bytes, read_json
+from facebench.core.io import atomic_write_bytes
 from facebench.core.pixels import crop_pixels, resample
-from facebench.core.prepared import DEFAULT_MARGIN
 from facebench.core.pts import PREDICTION_TAG, read_pts, write_pts
 from facebench.core.safety import check_crop_side, check_image_file_pixels, quiet_stderr
 from facebench.eval import uncertainty
 from facebench.eval.onnx_model import OnnxLandmarker
-from facebench.methods import get_method
-from facebench.run import folder as runfolder
-from facebench.run.guard import read_run_json
+from facebench.run.guard import run_margin, run_model
 
 DETECT_MAX_SIDE = 1024   # photos are shrunk to this longer side for detection (faces >= 80 px remain)
 
@@ -196,21 +193,10 @@ class LoadedRun:
 
 def load_run(run: Path, device: str = "auto") -> LoadedRun:
     """The model of a run folder, the resolution it is fed at and its dataset's crop margin."""
-    run = Path(run)
-    config_path = run / runfolder.CONFIG
-    if not config_path.is_file():
-        raise FacebenchError("not a run folder (no config.json)", run)
-    config = read_run_json(config_path)
-    cls = get_method(str(config.get("method")))
-    model_file = Path(config["checkpoint"]) if config.get("checkpoint") else run / cls.model_file
+    config, cls, model_file = run_model(run)
     model = cls.load(model_file, device=device)
     res = int(config["res"]) if cls.native_res else int(config.get("train_res", 256))
-    margin, note = DEFAULT_MARGIN, None
-    info = Path(str(config.get("data", ""))) / "dataset.json"
-    if info.is_file():
-        margin = float(read_json(info).get("options", {}).get("margin", DEFAULT_MARGIN))
-    else:
-        note = f"{info} not found: using the default crop margin {DEFAULT_MARGIN}"
+    margin, note = run_margin(config)
     return LoadedRun(model, res, margin, note)
 
 

@@ -20,12 +20,8 @@ import torch
 from adc_model.export_graph import OUTPUT_NAMES, PortableADC, proxy_factor
 from facebench import __version__
 from facebench.core.errors import FacebenchError
-from facebench.core.io import read_json
-from facebench.core.prepared import DEFAULT_MARGIN
 from facebench.eval.onnx_model import META_PREFIX, require
-from facebench.methods import get_method
-from facebench.run import folder as runfolder
-from facebench.run.guard import read_run_json
+from facebench.run.guard import run_margin, run_model
 
 try:
     import onnx
@@ -39,25 +35,16 @@ def export_onnx(run: Path, out: Path, res: int | None = None) -> dict[str, str]:
     """Write ``run``'s ADC model as an ONNX graph for (1, R, R, 3) uint8 images to ``out``
     (R: ``res`` or the run's resolution); returns the metadata stored in the file."""
     require(onnx, "onnx")
-    run = Path(run)
-    config_path = run / runfolder.CONFIG
-    if not config_path.is_file():
-        raise FacebenchError("not a run folder (no config.json)", run)
-    config = read_run_json(config_path)
-    cls = get_method(str(config.get("method")))
+    config, cls, model_file = run_model(run)
     if cls.family != "adc":
         raise FacebenchError(f"only ADC-family runs can be exported to ONNX, this is a {cls.name} run", run)
-    model_file = Path(config["checkpoint"]) if config.get("checkpoint") else run / cls.model_file
     method = cls.load(model_file, device="cpu")
     res = int(config["res"]) if res is None else int(res)
     try:
         proxy_factor(res, method.config.model.proxy)
     except ValueError as err:
         raise FacebenchError(str(err)) from None
-    margin = DEFAULT_MARGIN
-    info = Path(str(config.get("data", ""))) / "dataset.json"
-    if info.is_file():
-        margin = float(read_json(info).get("options", {}).get("margin", DEFAULT_MARGIN))
+    margin, _ = run_margin(config)
     meta = {"res": str(res), "margin": repr(margin), "method": cls.name, "scheme": method.scheme.name,
             "num_points": str(method.scheme.num_points), "input": "image (1, R, R, 3) uint8 RGB",
             "outputs": ", ".join(OUTPUT_NAMES), "version": __version__, "run": str(run)}

@@ -5,7 +5,6 @@ or changed; legitimately fine inputs exit 0. Also checks the document lists exac
 from __future__ import annotations
 
 import pytest
-import torch
 
 from tests.facebench.reliability_catalogue import CASES, build_world, doc_rows, run_case
 
@@ -15,12 +14,7 @@ def world(tmp_path_factory):
     return build_world(tmp_path_factory.mktemp("reliability") / "world")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_case_ids_are_unique_and_there_are_at_least_250():

@@ -3,7 +3,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 from adc_model.method import ADC
@@ -26,13 +25,7 @@ from facebench.eval.predict import (
 from facebench.method import TrainContext
 from tests.conftest import face_points, render_face
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)   # tiny tensors; avoids oversubscription on the shared 2-core machine
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
