@@ -443,7 +443,7 @@ def bench_synth_cmd(subjects, expressions, cameras, size, image_format, as_json)
 
 
 @cli.command("reproduce")
-@click.option("--preset", "-p", type=click.Choice(list(PRESETS)), default="cpu", show_default=True, help="Scale of the grid: smoke (minutes, tiny data), cpu (1 h 11 min on 2 cores with --jobs 2, including the default data; docs/RESULTS.md), paper (a GPU).")
+@click.option("--preset", "-p", type=click.Choice(list(PRESETS)), default="cpu", show_default=True, help="Scale of the grid: smoke (minutes, tiny data), cpu (1 h 11 min on 2 cores with --jobs 2 before the session-4 training recipe, not yet measured with it; docs/RESULTS.md), paper (a GPU).")
 @click.option("--data", type=click.Path(path_type=Path), default=None, help="Prepared dataset (default: OUT/data for smoke, data/default otherwise; prepared when missing).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reproduce"), show_default=True, help="Folder for runs/ and report/.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")

@@ -95,7 +95,9 @@ def _plan_one_seed(preset: Preset) -> list[PlannedRun]:
 # Seconds per training sample per epoch and per test image, measured in the `cpu` grid of
 # docs/RESULTS.md (one torch thread; ADC-family at each R, holistic methods at 256 by method;
 # dlib's whole training per sample / 20 oversampling).
-# Used only for the estimate printed before starting; `smoke` and `paper` scale from it.
+# Used only for the estimate printed before starting; `smoke` and `paper` scale from it. Measured
+# before the session-4 recipe (holistic width 64, dlib's reference settings and mirror copy, the
+# augmentation), which makes hg2 / fan4 epochs ~2-3x and dlib runs ~10x dearer: to be measured again.
 _COST_CPU = {"train": {256: 0.11, 512: 0.13, 1024: 0.2, 2048: 0.33, 4096: 0.8},
              "holistic": {"hg2": 0.06, "fan4": 0.18, "cpm6": 0.37, "cnn67": 0.27}, "dlib": 0.0035,
              "predict": {256: 0.04, 512: 0.05, 1024: 0.08, 2048: 0.12, 4096: 0.35}}
