@@ -78,50 +78,12 @@ def run(cfg: RunConfig) -> dict:
     """Train or load ``cfg.method``, evaluate it at ``cfg.res``; returns the metrics dict."""
     cls = get_method(cfg.method)
     preset = get_preset(cfg.preset)
-    if cfg.name is not None:
-        safety.check_run_name(cfg.name)
-    safety.check_resolution(cfg.res)
-    if cfg.epochs is not None and cfg.epochs < 1:
-        raise FacebenchError(f"--epochs must be at least 1, got {cfg.epochs}")
-    if cfg.workers < 0:
-        raise FacebenchError(f"--workers must be 0 or more, got {cfg.workers}")
-    resolve_device(cfg.device)   # an unknown device: refused before the run folder exists
-    data = PreparedDataset(cfg.data)
-    if cfg.train_res is not None and not cls.any_train_res and cfg.train_res != (
-            cfg.res if cls.native_res else preset.holistic_res):
-        raise FacebenchError(f"--train-res: {cfg.method} trains at "
-                             f"{'--res' if cls.native_res else preset.holistic_res} only (dlib-ert trains at any R)")
-    model_res = cfg.res if cls.native_res else (cfg.train_res or preset.holistic_res)
-    for r in {cfg.res, model_res}:
-        if r not in data.resolutions:
-            raise FacebenchError(f"the prepared dataset has no {r} px images (it has "
-                                 f"{', '.join(map(str, data.resolutions))}); re-run prepare with --resolutions",
-                                 cfg.data)
-    if cfg.checkpoint is not None and not Path(cfg.checkpoint).is_file():
-        raise FacebenchError("model file not found", cfg.checkpoint)
-
+    data, model_res = _check_request(cfg, cls, preset)
     run_dir = cfg.run_dir
     metrics_path = run_dir / runfolder.METRICS
-    wanted = wanted_settings(cfg, preset.name, data)
-    if metrics_path.exists() and not cfg.force:
-        done = read_run_json(metrics_path)
-        if done.get("status") == "ok":
-            fingerprint.check_run_matches(run_dir, read_run_json(run_dir / runfolder.CONFIG), wanted, "reuse",
-                                          "pass --force to train it again, or choose another --name")
-            return done
-    if cfg.force and (run_dir.exists() or run_dir.is_symlink()):
-        safety.remove_run_folder(run_dir)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise FacebenchError("run folder path exists and is not a folder", run_dir)
-    if cfg.resume and (run_dir / runfolder.CONFIG).is_file():
-        fingerprint.check_run_matches(run_dir, read_run_json(run_dir / runfolder.CONFIG), wanted, "resume",
-                                      "pass --force to start again instead")
-    if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()) and not cfg.resume \
-            and not (run_dir / cls.model_file).exists():
-        raise FacebenchError("holds checkpoints of an interrupted run: pass --resume to continue it "
-                             "or --force to start again", run_dir)
-    if run_dir.is_dir() and not safety.is_run_folder(run_dir) and any(run_dir.iterdir()):
-        raise FacebenchError("exists and is not a facebench run folder; choose another --name or --out", run_dir)
+    done = _reusable_metrics(cfg, cls, run_dir, wanted_settings(cfg, preset.name, data))
+    if done is not None:
+        return done
     init = _resolve_init(cfg, cls, data.root) if cfg.checkpoint is None else None
     created = next((p for p in reversed([run_dir, *run_dir.parents]) if not p.exists()), None)   # topmost new folder
     safety.mark_run_folder(run_dir)
@@ -142,8 +104,7 @@ def run(cfg: RunConfig) -> dict:
         write_json(run_dir / runfolder.CONFIG, config)
 
     t0 = time.perf_counter()
-    if cfg.thread_invariant:
-        set_thread_invariant(True)
+    set_thread_invariant(cfg.thread_invariant)   # each run as it asks: no setting leaks into the next run
     try:
         model = _train_or_load(cfg, cls, preset, data, model_res, init, run_dir, epochs)
     except FacebenchError:
@@ -174,6 +135,59 @@ def run(cfg: RunConfig) -> dict:
     write_json(metrics_path, metrics)
     return metrics
 
+
+def _check_request(cfg: RunConfig, cls: type[Method], preset) -> tuple[PreparedDataset, int]:
+    """Refuse a bad run request before anything is written; returns the prepared dataset and the
+    resolution the model runs at."""
+    if cfg.name is not None:
+        safety.check_run_name(cfg.name)
+    safety.check_resolution(cfg.res)
+    if cfg.epochs is not None and cfg.epochs < 1:
+        raise FacebenchError(f"--epochs must be at least 1, got {cfg.epochs}")
+    if cfg.workers < 0:
+        raise FacebenchError(f"--workers must be 0 or more, got {cfg.workers}")
+    resolve_device(cfg.device)   # an unknown device: refused before the run folder exists
+    data = PreparedDataset(cfg.data)
+    if cfg.train_res is not None and not cls.any_train_res and cfg.train_res != (
+            cfg.res if cls.native_res else preset.holistic_res):
+        raise FacebenchError(f"--train-res: {cfg.method} trains at "
+                             f"{'--res' if cls.native_res else preset.holistic_res} only (dlib-ert trains at any R)")
+    model_res = cfg.res if cls.native_res else (cfg.train_res or preset.holistic_res)
+    for r in {cfg.res, model_res}:
+        if r not in data.resolutions:
+            raise FacebenchError(f"the prepared dataset has no {r} px images (it has "
+                                 f"{', '.join(map(str, data.resolutions))}); re-run prepare with --resolutions",
+                                 cfg.data)
+    if cfg.checkpoint is not None and not Path(cfg.checkpoint).is_file():
+        raise FacebenchError("model file not found", cfg.checkpoint)
+    return data, model_res
+
+
+def _reusable_metrics(cfg: RunConfig, cls: type[Method], run_dir: Path, wanted: dict) -> dict | None:
+    """The metrics of a finished run with the same settings (to reuse), or None once it is checked
+    that the run folder may be written: ``--force`` removes only a marked run folder, ``--resume``
+    continues only a run of the same settings, and a folder that is not a run folder is never used."""
+    metrics_path = run_dir / runfolder.METRICS
+    if metrics_path.exists() and not cfg.force:
+        done = read_run_json(metrics_path)
+        if done.get("status") == "ok":
+            fingerprint.check_run_matches(run_dir, read_run_json(run_dir / runfolder.CONFIG), wanted, "reuse",
+                                          "pass --force to train it again, or choose another --name")
+            return done
+    if cfg.force and (run_dir.exists() or run_dir.is_symlink()):
+        safety.remove_run_folder(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise FacebenchError("run folder path exists and is not a folder", run_dir)
+    if cfg.resume and (run_dir / runfolder.CONFIG).is_file():
+        fingerprint.check_run_matches(run_dir, read_run_json(run_dir / runfolder.CONFIG), wanted, "resume",
+                                      "pass --force to start again instead")
+    if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()) and not cfg.resume \
+            and not (run_dir / cls.model_file).exists():
+        raise FacebenchError("holds checkpoints of an interrupted run: pass --resume to continue it "
+                             "or --force to start again", run_dir)
+    if run_dir.is_dir() and not safety.is_run_folder(run_dir) and any(run_dir.iterdir()):
+        raise FacebenchError("exists and is not a facebench run folder; choose another --name or --out", run_dir)
+    return None
 
 def evaluate(run_dir: Path, res: int, progress: bool = True) -> dict:
     """Score an existing run's model at resolution ``res``; adds ``by_res[res]`` to metrics.json."""
