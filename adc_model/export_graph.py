@@ -16,10 +16,9 @@ tensor shapes only, everything :meth:`adc_model.method.ADC.predict` does around 
 * the regional stage and the map back to image pixels (unchanged).
 
 The trunks run in float32; the heads (spatial softmax, soft-argmax) and every coordinate after
-them in float64. At 4096 one regional heatmap pixel spans ~64 image pixels, so float32 rounding
-in the soft-argmax alone moves PyTorch's own float32 result by up to ~2e-3 px from a float64
-evaluation of the same network (measured, docs/export.md); in float64 the graph stays within
-~3e-4 px of it.
+them in float64, as in :class:`adc_model.model.ADCNet` (at 4096 one regional heatmap pixel spans
+~64 image pixels, and float32 heads had moved landmarks by up to ~2e-3 px); the graph stays within
+1e-3 px of ``ADC.predict`` (measured, docs/export.md).
 
 Input: (1, R, R, 3) uint8 RGB, R fixed at export. Outputs: ``landmarks`` (1, N, 2) float64 in
 image pixels (facebench convention, pixel centres at integers), ``coarse`` (1, N, 2) the global

@@ -120,7 +120,12 @@ def _frozen_batchnorm_stats(module: nn.Module) -> Iterator[None]:
 
 
 class ADCNet(nn.Module):
-    """Global trunk + one regional trunk per region; ``forward(proxy, image) -> ADCOutput``."""
+    """Global trunk + one regional trunk per region; ``forward(proxy, image) -> ADCOutput``.
+
+    The trunks run in float32; the heads (spatial softmax, soft-argmax) and every coordinate after
+    them in float64. At 4096 one regional heatmap pixel spans ~64 image pixels, and float32 rounding
+    in the soft-argmax alone moved landmarks by up to 2e-3 px (measured, docs/export.md); the heads
+    are a negligible part of the cost. The RoI crops are sampled in the trunks' precision."""
 
     def __init__(self, cfg: ADCConfig) -> None:
         super().__init__()
@@ -157,12 +162,13 @@ class ADCNet(nn.Module):
         sampling grids; ``degrade`` (B, 3) blurs / noises / JPEG-compresses the crops."""
         res = image.shape[-1]
         logits = self._trunk(self.global_trunk, proxy)[-1]                 # (B, N, P/4, P/4)
-        heat = spatial_softmax2d(logits)
+        heat = spatial_softmax2d(logits.double())   # the heads in float64: see the class docstring
         coarse = geometry.rescale_points(soft_argmax2d(heat), logits.shape[-1], res)  # (B, N, 2) R px
         boxes = region_boxes(coarse, self.regions, res, self.cfg.margin, self.cfg.min_side * res,
                              self.cfg.noise if self.training else 0.0,
                              shift=self.cfg.shift if self.training else 0.0)  # (B, 4, 4)
-        crops = roi_crop_batch(image, boxes, self.cfg.crop, self.cfg.max_subsamples, affine)  # (B, 4, 3, C, C), device
+        crops = roi_crop_batch(image, boxes.to(logits.dtype), self.cfg.crop, self.cfg.max_subsamples,
+                               None if affine is None else affine.to(logits.dtype))  # (B, 4, 3, C, C), trunk dtype
         if degrade is not None:
             crops = degrade_crops(crops, degrade)
         per_stage: list[list[Tensor]] = [[] for _ in range(self.cfg.regional_stages)]
@@ -170,7 +176,7 @@ class ADCNet(nn.Module):
         for r, name in enumerate(REGION_NAMES):
             stages = self._trunk(self.regional[name], normalise_image(crops[:, r]))  # stages x (B, n_r, C/4, C/4)
             for s, stage_logits in enumerate(stages):
-                rheat = spatial_softmax2d(stage_logits)
+                rheat = spatial_softmax2d(stage_logits.double())
                 in_crop = geometry.rescale_points(soft_argmax2d(rheat), stage_logits.shape[-1], self.cfg.crop)
                 per_stage[s].append(geometry.from_crop(in_crop, boxes[:, r], self.cfg.crop))  # (B, n_r, 2) R px
             regional_heatmaps.append(rheat)

@@ -23,7 +23,8 @@ def test_forward_shapes_and_refined_replaces_only_regional_points():
     with torch.no_grad():
         out = net(normalise_image(b["proxy"]), b["image"])
     assert out.global_heatmaps.shape == (2, 68, 16, 16)
-    assert torch.allclose(out.global_heatmaps.sum(dim=(-2, -1)), torch.ones(2, 68))
+    assert out.global_heatmaps.dtype == torch.float64   # the heads run in float64 (ADCNet's docstring)
+    assert torch.allclose(out.global_heatmaps.sum(dim=(-2, -1)), torch.ones(2, 68, dtype=torch.float64))
     assert out.coarse.shape == out.refined.shape == (2, 68, 2) and out.boxes.shape == (2, 4, 4)
     assert [c.shape for c in out.crops] == [(2, 3, 16, 16)] * 4
     regions = ("eye_left", "eye_right", "nose", "mouth")
