@@ -10,6 +10,7 @@ user's own), stops the report before anything in ``--out`` changes, naming the f
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from facebench.core.errors import FacebenchError
+from facebench.core.io import atomic_write_bytes
 from facebench.run import folder as runfolder
 
 OWNED = ".facebench-report-files"
@@ -53,8 +55,6 @@ def owned_files(out_dir: Path) -> set[str]:
 
 
 def _sha256(path: Path) -> str | None:
-    import hashlib
-
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
@@ -78,9 +78,8 @@ def publish(stage: Path, out_dir: Path, files: list[Path]) -> list[Path]:
         os.replace(stage / name, out_dir / name)
     for name in sorted(owned - set(rel)):   # an earlier report's file this one no longer writes
         (out_dir / name).unlink(missing_ok=True)
-    tmp = out_dir / f".{OWNED}.tmp{os.getpid()}"
-    tmp.write_text(json.dumps({name: _sha256(out_dir / name) for name in sorted(rel)}, indent=1) + "\n")
-    os.replace(tmp, out_dir / OWNED)
+    listing = json.dumps({name: _sha256(out_dir / name) for name in sorted(rel)}, indent=1) + "\n"
+    atomic_write_bytes(out_dir / OWNED, listing.encode())
     return [out_dir / name for name in rel]
 
 

@@ -262,20 +262,27 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
-def check_image_file_pixels(path: Path) -> None:
-    """Refuse an image file whose header declares more pixels than allowed (nothing decoded);
-    files PIL cannot parse are left to the decoder's own error."""
+def image_header(path: Path) -> tuple[int, int, str]:
+    """(width, height, format) of an image file from its header alone (nothing decoded), with PIL's
+    own decompression-bomb refusal lifted so that facebench's limit decides; PIL's errors pass."""
     from PIL import Image
 
     limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
     try:
         with Image.open(path) as im:
-            width, height = im.size
-    except Exception:  # noqa: BLE001 - not parseable here: the decoder says why
-        return
+            return im.size[0], im.size[1], im.format or ""
     finally:
         Image.MAX_IMAGE_PIXELS = limit
+
+
+def check_image_file_pixels(path: Path) -> None:
+    """Refuse an image file whose header declares more pixels than allowed (nothing decoded);
+    files PIL cannot parse are left to the decoder's own error."""
+    try:
+        width, height, _ = image_header(path)
+    except Exception:  # noqa: BLE001 - not parseable here: the decoder says why
+        return
     check_image_pixels(width, height, path)
 
 

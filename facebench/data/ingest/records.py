@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from facebench.core.errors import FacebenchError
-from facebench.core.safety import check_image_pixels
+from facebench.core.safety import check_image_pixels, image_header
 from facebench.core.schemes import SCHEMES, Scheme
 
 IMAGE_EXTS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -98,16 +98,12 @@ def image_size(path: Path) -> tuple[int, int]:
     for the PNG ``IEND`` chunk / the JPEG end-of-image marker near the end of the file; damage in
     the middle of a file is caught when the worker decodes it.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            width, height = im.size
-            fmt = im.format
+        width, height, fmt = image_header(path)
     except FileNotFoundError:
         raise FacebenchError("image not found", path) from None
-    except Image.DecompressionBombError:
-        width, height, fmt = _header_size(path)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
         raise FacebenchError(f"not a readable image ({err.__class__.__name__})", path) from None
     if width <= 0 or height <= 0:
@@ -120,19 +116,6 @@ def image_size(path: Path) -> tuple[int, int]:
             if marker not in f.read():
                 raise FacebenchError(f"corrupt image: the {fmt} data is truncated", path)
     return int(width), int(height)
-
-
-def _header_size(path: Path) -> tuple[int, int, str]:
-    """(width, height, format) of an image PIL refuses as a decompression bomb, from its header alone."""
-    from PIL import Image
-
-    limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        with Image.open(path) as im:
-            return im.size[0], im.size[1], im.format or ""
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
 
 
 def check_inside(points: np.ndarray, width: int, height: int, path: Path | str) -> None:
