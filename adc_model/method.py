@@ -20,6 +20,7 @@ import torch
 
 from adc_model.loss import REGIONAL_UNITS, adc_loss
 from adc_model.model import ADCConfig, ADCNet, ADCOutput, make_proxy, normalise_image
+from adc_model.ops import batch_side
 from adc_model.uncertainty import predict_with_spread
 from facebench.core.errors import FacebenchError
 from facebench.core.io import atomic_write_bytes
@@ -67,13 +68,13 @@ class ADCLoss:
 
     def __call__(self, model: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         device = next(model.parameters()).device
-        proxy = normalise_image(batch["proxy"].to(device))         # (B, 3, 256, 256)
+        proxy = normalise_image(batch["proxy"].to(device, non_blocking=True))   # (B, 3, 256, 256)
         affine = batch.get("affine")                                # (B, 2, 3): the training recipe's
         degrade = batch.get("degrade")                              # transform and crop degradations
-        out = model(proxy, batch["image"], affine, degrade)         # image: (B, 3, R, R) uint8, host
-        gt = batch["landmarks"].to(device)                          # (B, N, 2) R px
-        gt_proxy = batch["proxy_landmarks"].to(device)              # (B, N, 2) proxy px
-        res = batch["image"].shape[-1]
+        out = model(proxy, batch["image"], affine, degrade)   # image: (B, 3, R, R) uint8 or B sources, host
+        gt = batch["landmarks"].to(device, non_blocking=True)              # (B, N, 2) R px
+        gt_proxy = batch["proxy_landmarks"].to(device, non_blocking=True)  # (B, N, 2) proxy px
+        res = batch_side(batch["image"])
         return adc_loss(out, gt_proxy, gt, res, self.regional_ids, self.proxy, self.units)
 
 
@@ -141,8 +142,7 @@ class ADC(Method):
             raise FacebenchError("the prepared dataset has no training samples", ctx.data_root)
         loss_fn = ADCLoss(data.scheme.regional, cfg.model.proxy, cfg.regional_units)
         train_cfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                                lr_drop_epoch=cfg.lr_drop_epoch, lr_after=cfg.lr_after, seed=ctx.seed,
-                                device=ctx.device, workers=ctx.workers, progress=ctx.progress)
+                                lr_drop_epoch=cfg.lr_drop_epoch, lr_after=cfg.lr_after, **ctx.loop_options())
         fit(net, loss_fn, dataset, train_cfg, ctx.run_dir, resume=ctx.resume)
         return cls(net, cfg, next(net.parameters()).device)
 

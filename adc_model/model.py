@@ -21,18 +21,19 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple
+from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from adc_model.ops import roi_crop_batch, soft_argmax2d, spatial_softmax2d
+from adc_model.ops import batch_side, roi_crop_batch, soft_argmax2d, spatial_softmax2d
 from adc_model.regions import region_boxes, region_indices
 from facebench.core import geometry
 from facebench.core.pixels import resample
 from facebench.core.schemes import REGION_NAMES, get_scheme
+from facebench.core.tiled import ImageSource
 from facebench.nn.augment_recipe import degrade_crops
 from facebench.nn.blocks import glorot_init_
 from facebench.nn.cnn67 import CNN67Trunk
@@ -152,15 +153,16 @@ class ADCNet(nn.Module):
         return checkpoint(trunk, x, use_reentrant=False,
                           context_fn=lambda: (contextlib.nullcontext(), _frozen_batchnorm_stats(trunk)))
 
-    def forward(self, proxy: Tensor, image: Tensor, affine: Tensor | None = None,
+    def forward(self, proxy: Tensor, image: Tensor | Sequence[ImageSource], affine: Tensor | None = None,
                 degrade: Tensor | None = None) -> ADCOutput:
         """proxy: (B, 3, P, P) float in [-0.5, 0.5] on the model's device; image: (B, 3, R, R)
-        uint8 (or float 0..255), anywhere (keep a large one on the host).
+        uint8 (or float 0..255), anywhere (keep a large one on the host), or B image sources
+        (:mod:`facebench.core.tiled`: only the pixels under the region boxes are ever read).
 
         Training recipe (facebench/nn/augment_recipe.py): ``affine`` (B, 2, 3) maps the frame of the
         (augmented) proxy, scaled to R px, to the image's px and is composed into the crops'
         sampling grids; ``degrade`` (B, 3) blurs / noises / JPEG-compresses the crops."""
-        res = image.shape[-1]
+        res = batch_side(image)
         logits = self._trunk(self.global_trunk, proxy)[-1]                 # (B, N, P/4, P/4)
         heat = spatial_softmax2d(logits.double())   # the heads in float64: see the class docstring
         coarse = geometry.rescale_points(soft_argmax2d(heat), logits.shape[-1], res)  # (B, N, 2) R px

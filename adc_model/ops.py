@@ -9,13 +9,15 @@ integer coordinates. A heatmap of h x w pixels has its pixel centres at x = 0 ..
 from __future__ import annotations
 
 import math
+from typing import NamedTuple, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
 
 from facebench.core import geometry
+from facebench.core.tiled import ImageSource, PyramidImage
 
 
 def spatial_softmax2d(logits: Tensor) -> Tensor:
@@ -57,53 +59,111 @@ def _window(box: Tensor, height: int, width: int) -> tuple[int, int, int, int]:
     return r0, r1, c0, c1
 
 
-def roi_crop(image: Tensor, boxes: Tensor, size: int, max_subsamples: int = 0,
+def image_size(image: Tensor | ImageSource) -> tuple[int, int]:
+    """(height, width) of an image tensor (C, H, W) or an image source (facebench/core/tiled.py)."""
+    if isinstance(image, Tensor):
+        return int(image.shape[-2]), int(image.shape[-1])
+    return image.height, image.width
+
+
+def batch_side(images: Tensor | Sequence[ImageSource]) -> int:
+    """The side R of a batch of square images: a tensor (B, C, R, R) or B image sources."""
+    return int(images.shape[-1]) if isinstance(images, Tensor) else image_size(images[0])[1]
+
+
+def read_window(image: Tensor | ImageSource, r0: int, r1: int, c0: int, c1: int) -> Tensor:
+    """Rows [r0, r1) x columns [c0, c1) of an image tensor (a view) or an image source (only the
+    tiles under the window are decoded) -> (C, h, w), uint8 for sources."""
+    if isinstance(image, Tensor):
+        return image[:, r0:r1, c0:c1]
+    return torch.from_numpy(np.ascontiguousarray(image.read(r0, r1, c0, c1))).permute(2, 0, 1)
+
+
+def roi_crop(image: Tensor | ImageSource, boxes: Tensor, size: int, max_subsamples: int = 0,
              affine: Tensor | None = None) -> Tensor:
     """Crop boxes out of one image and resample each to ``size x size``, differentiably w.r.t. the
     boxes (and a float image).
 
     image: (C, H, W), uint8 or float, left where it is (typically the host: a 4K image is never
-    converted to float as a whole). boxes: (K, 4) (x1, y1, x2, y2) image px, any device, may
-    require grad. Returns (K, C, size, size) in ``boxes.dtype`` on ``boxes.device``, values in the
-    image's range (0 .. 255 for uint8).
+    converted to float as a whole), or an image source (:mod:`facebench.core.tiled`: a tiled file
+    of which only the tiles under the boxes are decoded). boxes: (K, 4) (x1, y1, x2, y2) image px,
+    any device, may require grad. Returns (K, C, size, size) in ``boxes.dtype`` on ``boxes.device``,
+    values in the image's range (0 .. 255 for uint8).
 
     Output pixel (i, j) is the mean of k x k bilinear samples spread uniformly over the part of
     the box it covers (RoIAlign), with ``k = subsamples_for(box side, size)``: the k*size sample
     positions are the pixel centres of the box resampled to ``k*size``, i.e. ``geometry.from_crop``
     of that grid. Samples outside the image replicate its border (as ``facebench prepare`` pads).
-    Only the integer pixel window under each box is converted to float, one box at a time, and
-    when gradients are needed the sampling is recomputed in backward (activation checkpointing)
-    instead of keeping the float window and the sample grid alive.
+    An axis-aligned box is separable: each output pixel is a weighted sum over at most 2k rows and
+    2k columns of the window, computed as two gathers (:func:`_separable_crop`), about 2k * size
+    multiplications per window column instead of the (k * size)^2 bilinear samples of a 2-D grid.
+    Only the integer pixel window under each box is read and converted to float, one box at a time.
 
     ``affine`` (2, 3), optional: the boxes are in an augmented frame and this matrix maps its px to
     the image's px (the training recipe's similarity transform, facebench/nn/augment_recipe.py). It is
-    composed into the sample grid, so the image itself is never warped.
+    composed into the sample grid, so the image itself is never warped. A rotated grid is not
+    separable: the window is first averaged over f x f pixel blocks, f = k // 2 (exact area
+    averaging, cheap), and the rotated grid then takes ceil(k / f) bilinear samples per output pixel
+    and axis from the averaged window (:func:`_pooled_crop`). Its kernel is the same box
+    average widened by f source px, at most half an output pixel; the training recipe blurs the
+    crops by 0.4-1.5 output px besides (docs/design.md, "The RoI crop").
+
+    A :class:`~facebench.core.tiled.PyramidImage` (a prepared sample with its lower levels) is read
+    at the coarsest level where the box still spans two pixels per output pixel: the same area
+    average, computed by ``prepare`` already, so the pixels decoded and sampled per box are bounded
+    by the crop size at any R.
     """
-    if image.dim() != 3 or boxes.dim() != 2 or boxes.shape[-1] != 4:
-        raise ValueError(f"expected image (C, H, W) and boxes (K, 4), got {tuple(image.shape)}, {tuple(boxes.shape)}")
-    _, height, width = image.shape
+    if boxes.dim() != 2 or boxes.shape[-1] != 4 or (isinstance(image, Tensor) and image.dim() != 3):
+        shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
+        raise ValueError(f"expected image (C, H, W) and boxes (K, 4), got {shape}, {tuple(boxes.shape)}")
     dtype = boxes.dtype if boxes.is_floating_point() else torch.float32
-    host_boxes = boxes.to(image.device, dtype)  # differentiable transfer
+    host = image.device if isinstance(image, Tensor) else torch.device("cpu")
+    host_boxes = boxes.to(host, dtype)  # differentiable transfer
+    host_affine = None if affine is None else affine.to(host, dtype)
+    plans = [_plan(image, box, size, max_subsamples, host_affine) for box in host_boxes]
+    for source in {id(p.source): p.source for p in plans if not isinstance(p.source, Tensor)}.values():
+        source.prefetch([p.window for p in plans if p.source is source])   # every tile the boxes need, at once
     crops = []
-    host_affine = None if affine is None else affine.to(image.device, dtype)
-    for box in host_boxes:
-        fixed = box.detach()
-        side = float((fixed[2:] - fixed[:2]).max())
-        if host_affine is not None:   # the window under the mapped box; the side in image px
-            side *= float(host_affine[:, :2].det().abs().sqrt())
-            fixed = geometry.points_box(_apply_affine(_corners(fixed), host_affine))
-        k = subsamples_for(side, size, max_subsamples)
-        r0, r1, c0, c1 = _window(fixed, height, width)
-        window = image[:, r0:r1, c0:c1]  # a view: no copy of the pixels yet
-        window_box = torch.tensor([c0 - 0.5, r0 - 0.5, c1 - 0.5, r1 - 0.5], dtype=dtype, device=image.device)
-        if torch.is_grad_enabled() and (box.requires_grad or window.requires_grad):
-            # Recomputed in backward: autograd keeps only the window view and the box, not the float
-            # window and the (size * k)^2 sample grid (~50 MB per region of a 4K image).
-            crop = checkpoint(_sample_box, window, box, window_box, size, k, host_affine, use_reentrant=False)
+    for p in plans:
+        window = read_window(p.source, *p.window)
+        if p.affine is None:
+            crops.append(_separable_crop(window, p.box, p.window[0], p.window[2], *image_size(p.source), size, p.k))
         else:
-            crop = _sample_box(window, box, window_box, size, k, host_affine)
-        crops.append(crop)
+            crops.append(_pooled_crop(window, p.box, p.window[0], p.window[2], size, p.k, p.affine))
     return torch.cat(crops).to(boxes.device)
+
+
+class _CropPlan(NamedTuple):
+    source: Tensor | ImageSource          # what the window is read from (a pyramid's level)
+    box: Tensor                           # (4,), in the source's px unless ``affine`` maps it there
+    affine: Tensor | None                 # (2, 3) box frame -> source px (None: axis-aligned, box in source px)
+    k: int                                # samples per output pixel and axis
+    window: tuple[int, int, int, int]     # rows [r0, r1) x cols [c0, c1) of the source the samples read
+
+
+def _plan(image: Tensor | ImageSource, box: Tensor, size: int, max_subsamples: int, affine: Tensor | None) -> _CropPlan:
+    """Where and how one box (4,) is sampled: the pyramid level (for a :class:`PyramidImage`), the box
+    or box-to-level affine map in that level's px, the samples per output pixel and the window."""
+    dtype = box.dtype
+    matrix = torch.eye(2, 3, dtype=dtype) if affine is None else affine     # box frame -> R px
+    fixed = box.detach()
+    side = float((fixed[2:] - fixed[:2]).max()) * float(matrix[:, :2].det().abs().sqrt())   # in R px
+    source: Tensor | ImageSource = image
+    if isinstance(image, PyramidImage):   # the coarsest level where the box keeps >= 2 px per output px
+        level = image.level_for(side / (2.0 * size))
+        source = image.source(level)
+        scale = level / image.res             # R px -> level px: x' = (x + 0.5) * scale - 0.5
+        to_level = torch.tensor([[scale, 0.0, 0.5 * scale - 0.5], [0.0, scale, 0.5 * scale - 0.5]], dtype=dtype)
+        matrix = torch.cat([to_level[:, :2] @ matrix[:, :2], to_level[:, :2] @ matrix[:, 2:] + to_level[:, 2:]], dim=1)
+        side *= scale
+    height, width = image_size(source)
+    k = subsamples_for(side, size, max_subsamples)
+    axis_aligned = bool(matrix[0, 1] == 0 and matrix[1, 0] == 0 and matrix[0, 0] > 0 and matrix[1, 1] > 0)
+    if axis_aligned:   # separable: the box itself, mapped (differentiably) into the source's px
+        mapped = torch.cat([box[:2] * matrix.diagonal() + matrix[:, 2], box[2:] * matrix.diagonal() + matrix[:, 2]])
+        return _CropPlan(source, mapped, None, k, _window(mapped.detach(), height, width))
+    corners = _apply_affine(_corners(fixed), matrix)
+    return _CropPlan(source, box, matrix, k, _window(geometry.points_box(corners), height, width))
 
 
 def _corners(box: Tensor) -> Tensor:
@@ -117,28 +177,71 @@ def _apply_affine(points: Tensor, affine: Tensor) -> Tensor:
     return points @ affine[:, :2].T + affine[:, 2]
 
 
-def _sample_box(window: Tensor, box: Tensor, window_box: Tensor, size: int, k: int,
-                affine: Tensor | None = None) -> Tensor:
-    """RoIAlign of one box (4,) from a pixel window (C, h, w) whose outer edges are ``window_box``
-    (image px): the mean of k x k bilinear samples per output pixel -> (1, C, size, size). With
-    ``affine`` the box is in another frame and the sample points are mapped to the image by it."""
+def _axis_taps(start: Tensor, extent: Tensor, size: int, k: int, limit: int, offset: int,
+               length: int) -> tuple[Tensor, Tensor]:
+    """The bilinear taps of one axis of a RoIAlign: for the ``size * k`` sample centres
+    ``(t + 0.5) * extent / (size * k) + start`` (image px, clamped to the image: border
+    replication), the window indices (size, 2k) of the two pixels each sample reads and their
+    weights (size, 2k), each divided by k (the mean over an output pixel's k samples)."""
+    t = torch.arange(size * k, dtype=extent.dtype, device=extent.device)
+    pos = ((t + 0.5) * (extent / (size * k)) + start).clamp(0.0, limit - 1.0) - offset
+    low = pos.detach().floor()
+    frac = pos - low
+    i0 = low.long().clamp(0, length - 1)
+    i1 = (i0 + 1).clamp(max=length - 1)
+    index = torch.stack([i0, i1], dim=-1).reshape(size, 2 * k)
+    weight = torch.stack([1.0 - frac, frac], dim=-1).reshape(size, 2 * k) / k
+    return index, weight
+
+
+def _separable_crop(window: Tensor, box: Tensor, r0: int, c0: int, height: int, width: int, size: int,
+                    k: int) -> Tensor:
+    """RoIAlign of an axis-aligned box (4,) from the pixel window (C, h, w) whose top-left pixel is
+    image pixel (r0, c0) -> (1, C, size, size): rows first (gather 2k rows per output row, weigh,
+    sum), then columns."""
     dtype = box.dtype
-    fine = size * k
+    _, h, w = window.shape
+    iy, wy = _axis_taps(box[1], box[3] - box[1], size, k, height, r0, h)   # (size, 2k)
+    ix, wx = _axis_taps(box[0], box[2] - box[0], size, k, width, c0, w)
+    rows = window.index_select(1, iy.reshape(-1)).to(dtype)                  # (C, size * 2k, w)
+    rows = (rows.reshape(-1, size, 2 * k, w) * wy[None, :, :, None]).sum(2)  # (C, size, w)
+    cols = rows.index_select(2, ix.reshape(-1)).reshape(-1, size, size, 2 * k)
+    return (cols * wx[None, None]).sum(-1)[None]                             # (1, C, size, size)
+
+
+def _pooled_crop(window: Tensor, box: Tensor, r0: int, c0: int, size: int, k: int, affine: Tensor) -> Tensor:
+    """RoIAlign of a box (4,) in the frame ``affine`` maps to the image, from the pixel window
+    (C, h, w) whose top-left pixel is image pixel (r0, c0): the window averaged over f x f blocks
+    (f = k // 2; its border replicated up to a multiple of f), then ceil(k / f) bilinear samples per
+    output pixel and axis on the rotated grid -> (1, C, size, size)."""
+    dtype = box.dtype
+    f = max(1, k // 2)
+    x = window.to(dtype)[None]
+    _, _, h, w = x.shape
+    if f > 1:
+        pad_h, pad_w = -h % f, -w % f
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        x = F.avg_pool2d(x, f)
+    # the averaged window's outer edges in image px: block (i, j) spans f source pixels
+    window_box = torch.tensor([c0 - 0.5, r0 - 0.5, c0 - 0.5 + f * x.shape[-1], r0 - 0.5 + f * x.shape[-2]],
+                              dtype=dtype, device=window.device)
+    kk = max(1, math.ceil(k / f - 1e-9))
+    fine = size * kk
     centres = torch.arange(fine, dtype=dtype, device=window.device)
     grid = torch.stack(torch.meshgrid(centres, centres, indexing="xy"), dim=-1).reshape(-1, 2)  # (fine², 2) (x, y)
-    points = geometry.from_crop(grid, box, fine)                       # (fine², 2) image px
-    if affine is not None:
-        points = _apply_affine(points, affine)
+    points = _apply_affine(geometry.from_crop(grid, box, fine), affine)   # (fine², 2) image px
     norm = geometry.to_grid_sample(points, window_box).reshape(1, fine, fine, 2)
-    sampled = F.grid_sample(window.to(dtype)[None], norm, mode="bilinear", padding_mode="border", align_corners=False)
-    return F.avg_pool2d(sampled, k) if k > 1 else sampled             # (1, C, size, size)
+    sampled = F.grid_sample(x, norm, mode="bilinear", padding_mode="border", align_corners=False)
+    return F.avg_pool2d(sampled, kk) if kk > 1 else sampled                # (1, C, size, size)
 
 
-def roi_crop_batch(images: Tensor, boxes: Tensor, size: int, max_subsamples: int = 0,
+def roi_crop_batch(images: Tensor | Sequence[ImageSource], boxes: Tensor, size: int, max_subsamples: int = 0,
                    affine: Tensor | None = None) -> Tensor:
-    """:func:`roi_crop` over a batch: images (B, C, H, W) (host, uint8 or float), boxes (B, K, 4),
-    optional affine (B, 2, 3) (box frame -> image px) -> (B, K, C, size, size) on ``boxes.device``."""
+    """:func:`roi_crop` over a batch: images (B, C, H, W) (host, uint8 or float) or B image sources,
+    boxes (B, K, 4), optional affine (B, 2, 3) (box frame -> image px) -> (B, K, C, size, size) on
+    ``boxes.device``."""
     b, k = boxes.shape[:2]
     out = torch.stack([roi_crop(images[i], boxes[i], size, max_subsamples, None if affine is None else affine[i])
                        for i in range(b)])
-    return out.reshape(b, k, images.shape[1], size, size)
+    return out.reshape(b, k, out.shape[-3], size, size)

@@ -68,9 +68,10 @@ def heatmap_loss(model: nn.Module, batch: dict[str, Any], sigma: float = SIGMA) 
     batch: ``image`` uint8 (B, 3, S, S), ``landmarks`` (B, N, 2) in px of S. Logs each stage's MSE.
     """
     device = next(model.parameters()).device
-    x = to_model_input(batch["image"].to(device))
+    x = to_model_input(batch["image"].to(device, non_blocking=True))
     outputs = model(x)  # tuple of (B, N, S/4, S/4)
-    targets = heatmap_targets(batch["landmarks"].to(device, torch.float32), x.shape[-1], outputs[-1].shape[-1], sigma)
+    landmarks = batch["landmarks"].to(device, torch.float32, non_blocking=True)
+    targets = heatmap_targets(landmarks, x.shape[-1], outputs[-1].shape[-1], sigma)
     losses = [F.mse_loss(out, targets) for out in outputs]
     return torch.stack(losses).sum(), {f"mse_stage{i + 1}": float(loss.detach()) for i, loss in enumerate(losses)}
 
@@ -115,7 +116,9 @@ class HolisticHeatmapMethod(Method):
         preset = ctx.preset
         res = preset.holistic_res
         data = PreparedDataset(ctx.data_root)
-        dataset = LandmarkDataset(data, "train", res, max_samples=preset.max_train_samples, augment=augment)
+        # proxy_res=res: the network sees one rendition, the one the training recipe warps
+        dataset = LandmarkDataset(data, "train", res, proxy_res=res, max_samples=preset.max_train_samples,
+                                  augment=augment)
         if len(dataset) == 0:
             raise FacebenchError("the prepared dataset has no training samples", data.root)
         cfg = HolisticConfig(method=cls.name, scheme=data.scheme.name, num_points=data.scheme.num_points,
@@ -138,8 +141,7 @@ class HolisticHeatmapMethod(Method):
         train_cfg = TrainConfig(epochs=epochs,
                                 batch_size=preset.batch_for(res), lr=preset.lr,
                                 lr_drop_epoch=preset.lr_drop_for(epochs),
-                                lr_after=preset.lr_after, seed=ctx.seed, device=ctx.device, workers=ctx.workers,
-                                progress=ctx.progress)
+                                lr_after=preset.lr_after, **ctx.loop_options())
         trunk = fit(trunk, partial(heatmap_loss, sigma=cfg.sigma), dataset, train_cfg, ctx.run_dir, resume=ctx.resume)
         return cls(cfg, trunk, ctx.device)
 

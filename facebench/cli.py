@@ -12,6 +12,7 @@ from facebench import __version__
 from facebench.core.errors import FacebenchError
 from facebench.core.presets import PRESETS
 from facebench.core.schemes import SCHEMES
+from facebench.core.tiled import FORMATS
 from facebench.eval.metrics import NORMS
 
 DEFAULT_DATA = Path("data/default")   # where `facebench prepare` with no input writes
@@ -191,12 +192,13 @@ def _print_metrics(title: str, m: dict) -> None:
 @click.option("--vw-stride", type=int, default=5, show_default=True, help="Keep every Nth annotated 300-VW frame: neighbouring frames are near-duplicates, so 5 keeps the variety at a fifth of the cost (1: all frames, the official protocol).")
 @click.option("--upsample", type=click.Choice(["flag", "skip"]), default="flag", show_default=True, help="Crops smaller than R: write them enlarged and count them (flag), or leave them out at that R (skip).")
 @click.option("--scheme", type=click.Choice(list(SCHEMES)), default=None, help="Landmark scheme of the dataset (default: the inputs'; ibug68 keeps the first 68 points of studio89 captures).")
+@click.option("--format", "image_format", type=click.Choice(list(FORMATS)), default=FORMATS[0], show_default=True, help="How images are stored: tiff = tiled TIFF (256 px tiles, lossless Zstandard), from which a crop decodes only the tiles it covers; png = one PNG per image (decoded whole; any viewer opens both).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--force", is_flag=True, help="Replace a finished dataset in --out that was prepared from other inputs or options (built beside it, swapped in at the end).")
 def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, margin, workers, vw_stride,
-                upsample, scheme, no_progress, force):
+                upsample, scheme, image_format, no_progress, force):
     """Ingest capture / 300-W / 300-VW folders, split by subject and write the image pyramid:
-    OUT/manifest.parquet, OUT/images/<R>/<id>.png and OUT/dataset.json.
+    OUT/manifest.parquet, OUT/images/<R>/<id>.tif (.png with --format png) and OUT/dataset.json.
 
     \b
     With no input option, synthesizes the default studio capture into
@@ -224,7 +226,8 @@ def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, marg
     from facebench.data.prepare import PrepareOptions, prepare, prepare_default
 
     options = PrepareOptions(resolutions=resolutions, test_fraction=test_fraction, seed=seed,
-                             margin=margin, vw_stride=vw_stride, upsample=upsample, scheme=scheme)
+                             margin=margin, vw_stride=vw_stride, upsample=upsample, scheme=scheme,
+                             format=image_format)
     if studio or w300 is not None or vw300 is not None:
         summary = prepare(out, studio=studio, w300=w300, vw300=vw300, options=options,
                           workers=workers, progress=not no_progress, force=force)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
@@ -40,6 +40,17 @@ class TrainContext:
     workers: int = 0                    # data-loading worker processes
     progress: bool = True
     options: dict = field(default_factory=dict)  # method-specific options (e.g. dlib's tree depth)
+    amp: bool = False                   # CUDA only: bf16 autocast (facebench.nn.train.TrainConfig)
+    channels_last: bool = False         # CUDA only: NHWC layout
+    max_steps: int | None = None        # bench train: stop after this many optimiser steps
+    on_step: Callable[[dict], None] | None = None   # bench train: per-step timings
+
+    def loop_options(self) -> dict[str, Any]:
+        """The training loop's settings that come from the run, not from the method
+        (``TrainConfig(**ctx.loop_options(), ...)``)."""
+        return {"seed": self.seed, "device": self.device, "workers": self.workers, "progress": self.progress,
+                "amp": self.amp, "channels_last": self.channels_last, "max_steps": self.max_steps,
+                "on_step": self.on_step}
 
 
 class Method(ABC):

@@ -2,7 +2,9 @@
 ``prepare``, is :mod:`facebench.data.prepare`; the torch ``Dataset`` is :mod:`facebench.nn.dataset`).
 
 A prepared dataset is a folder with ``manifest.parquet`` (one row per sample), ``dataset.json``
-and ``images/<R>/<id>.png`` (R x R, 8-bit RGB). Landmarks are stored once, in source-image pixels;
+and ``images/<R>/<id>.tif`` (R x R, 8-bit RGB, tiled: :mod:`facebench.core.tiled`) or, for a
+dataset prepared with ``--format png`` (and every dataset of facebench < 0.6), ``<id>.png``;
+``dataset.json["options"]["format"]`` says which. Landmarks are stored once, in source-image pixels;
 at resolution R they are ``geometry.to_crop(landmarks, box, R)``. Images in memory are always
 (H, W, 3) uint8 RGB (OpenCV decodes BGR; the reader converts).
 
@@ -14,6 +16,7 @@ user asked to skip them) and says how many in a warning.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +25,16 @@ import pandas as pd
 from facebench.core import geometry
 from facebench.core.errors import FacebenchError
 from facebench.core.schemes import Scheme, get_scheme
+from facebench.core.tiled import (
+    FORMATS,
+    SUFFIX,
+    TIFF_SUFFIX,
+    ArrayImage,
+    ImageSource,
+    PyramidImage,
+    TiledImage,
+    decode_tiff,
+)
 
 PROXY_RES = 256
 DEFAULT_MARGIN = 0.25   # crop box margin, fraction of the landmark box's longer side per edge
@@ -63,6 +76,10 @@ class PreparedDataset:
         self.scheme: Scheme = get_scheme(self.info["scheme"])
         self.resolutions: tuple[int, ...] = tuple(sorted(int(r) for r in self.info["resolutions"]))
         self._skip_small = self.info.get("options", {}).get("upsample") == "skip"
+        self.format: str = str(self.info.get("options", {}).get("format", "png"))
+        if self.format not in FORMATS:
+            raise FacebenchError(f"unknown image format {self.format!r} in {DATASET_JSON} (known: "
+                                 f"{', '.join(FORMATS)})", self.root)
         self._row = {sample_id: i for i, sample_id in enumerate(self.manifest["id"])}
 
     @property
@@ -110,17 +127,54 @@ class PreparedDataset:
         if self._skip_small and side < int(res):
             raise FacebenchError(f"sample {sample_id!r} has no {res} image: its crop is {side} px and "
                                  "the dataset was prepared with --upsample skip", self.root)
-        return self.root / IMAGES / str(int(res)) / f"{sample_id}.png"
+        return self.root / IMAGES / str(int(res)) / f"{sample_id}{SUFFIX[self.format]}"
 
     def load_image(self, sample_id: str, res: int) -> np.ndarray:
         """Decode sample ``sample_id`` at ``res`` -> (res, res, 3) uint8 RGB."""
-        import cv2
+        return read_prepared_image(self.image_path(sample_id, res), int(res))
 
-        path = self.image_path(sample_id, res)
+    def open_image(self, sample_id: str, res: int, lut: np.ndarray | None = None) -> ImageSource:
+        """Sample ``sample_id`` at ``res`` as an image source read by windows (a tiled file decodes
+        only the tiles a window needs; a PNG is decoded whole), ``lut`` applied to what is read."""
+        return open_level(self.image_path(sample_id, res), self.format, int(res), lut)
+
+    def open_pyramid(self, sample_id: str, res: int, lut: np.ndarray | None = None) -> PyramidImage:
+        """Sample ``sample_id`` at ``res`` with its prepared levels below ``res`` (those it has an
+        image at), for crops read at the level their detail needs (:class:`PyramidImage`). Nothing
+        is opened until a crop reads it; the object is small enough to pass between processes."""
+        row = self.manifest.iloc[[self._row[sample_id]]] if sample_id in self._row else None
+        if row is None:
+            raise FacebenchError(f"no sample {sample_id!r} in this dataset", self.root / MANIFEST)
+        levels = {r: partial(open_level, self.image_path(sample_id, r), self.format, r, lut)
+                  for r in self.resolutions if r <= int(res) and bool(self.has_image(row, r)[0])}
+        if int(res) not in levels:
+            self.image_path(sample_id, res)   # raises the reason (not prepared, or skipped)
+        return PyramidImage(int(res), levels)
+
+
+def read_prepared_image(path: Path, res: int) -> np.ndarray:
+    """Decode a prepared image (TIFF or PNG, by its suffix) -> (res, res, 3) uint8 RGB; one-line
+    errors naming the file."""
+    import cv2
+
+    if path.suffix == TIFF_SUFFIX:
+        image = decode_tiff(path)
+    else:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             what = "missing" if not path.exists() else "cannot be decoded"
             raise FacebenchError(f"prepared image {what}", path)
-        if image.shape != (res, res, 3):
-            raise FacebenchError(f"prepared image is {image.shape[1]}x{image.shape[0]}, expected {res}x{res}", path)
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if image.shape != (res, res, 3):
+        raise FacebenchError(f"prepared image is {image.shape[1]}x{image.shape[0]}, expected {res}x{res}", path)
+    return image
+
+
+def open_level(path: Path, fmt: str, res: int, lut: np.ndarray | None = None) -> ImageSource:
+    """One prepared image as an image source: a TIFF by windows, a PNG decoded whole."""
+    if fmt == "tiff":
+        source = TiledImage(path, lut)
+        if (source.height, source.width) != (res, res):
+            raise FacebenchError(f"prepared image is {source.width}x{source.height}, expected {res}x{res}", path)
+        return source
+    return ArrayImage(read_prepared_image(path, res), lut)

@@ -1,7 +1,8 @@
 """``facebench prepare``: ingest inputs, split by subject, cut square face crops, write the pyramid.
 
 Output (docs/design.md, "Prepared dataset"): ``OUT/manifest.parquet`` (one row per sample, columns
-:data:`MANIFEST_COLUMNS`), ``OUT/images/<R>/<id>.png`` (8-bit RGB) and ``OUT/dataset.json``.
+:data:`MANIFEST_COLUMNS`), ``OUT/images/<R>/<id>.tif`` (8-bit RGB, tiled; ``.png`` with
+``--format png``) and ``OUT/dataset.json``.
 
 Decisions (also in ``facebench prepare --help``):
 
@@ -59,11 +60,12 @@ from facebench.core.errors import FacebenchError
 from facebench.core.io import write_json, write_parquet
 from facebench.core.prepared import DATASET_JSON, DEFAULT_MARGIN, IMAGES, MANIFEST, MANIFEST_COLUMNS, PLAN, PROXY_RES
 from facebench.core.schemes import Scheme, get_scheme, is_prefix
+from facebench.core.tiled import FORMATS, SUFFIX
 from facebench.data.ingest.records import Ingested
 from facebench.data.ingest.studio import ingest_studio
 from facebench.data.ingest.vw300 import ingest_300vw
 from facebench.data.ingest.w300 import ingest_300w
-from facebench.data.pyramid import TMP_SUFFIX, CropJob, SourceTask, init_worker, png_size, run_task
+from facebench.data.pyramid import TMP_GLOB, CropJob, SourceTask, image_size, init_worker, run_task
 from facebench.data.synth.appearance import suggested_split
 from facebench.data.synth.config import SynthConfig
 from facebench.data.synth.generate import generate
@@ -91,6 +93,7 @@ class PrepareOptions:
     upsample: str = "flag"            # flag | skip
     scheme: str | None = None         # None: the inputs' own scheme
     subject_split: tuple[tuple[str, str], ...] = ()   # (subject, train | test) pairs instead of a random split
+    format: str = FORMATS[0]          # tiff | png: how the images are stored (facebench/core/tiled.py)
 
     def __post_init__(self) -> None:
         if not self.resolutions or any(int(r) < 1 for r in self.resolutions):
@@ -101,6 +104,8 @@ class PrepareOptions:
             raise FacebenchError(f"--margin must be >= 0, got {self.margin}")
         if self.vw_stride < 1:
             raise FacebenchError(f"--vw-stride must be >= 1, got {self.vw_stride}")
+        if self.format not in FORMATS:
+            raise FacebenchError(f"--format must be one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.upsample not in ("flag", "skip"):
             raise FacebenchError(f"--upsample must be flag or skip, got {self.upsample!r}")
         if self.scheme is not None:
@@ -303,7 +308,7 @@ def write_images(out: Path, plan: pd.DataFrame, options: PrepareOptions, workers
             (out / IMAGES / str(res)).mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise FacebenchError(f"cannot create the output folder ({err.strerror})", out) from None
-    for tmp in (out / IMAGES).glob(f"*/.*{TMP_SUFFIX}"):   # left by a killed prepare
+    for tmp in (out / IMAGES).glob(f"*/{TMP_GLOB}"):   # left by a killed prepare
         tmp.unlink(missing_ok=True)
     previous = _read_plan(out)
     write_parquet(out / PLAN, plan[list(MANIFEST_COLUMNS)])
@@ -317,10 +322,12 @@ def write_images(out: Path, plan: pd.DataFrame, options: PrepareOptions, workers
     for row in plan.itertuples(index=False):
         targets = []
         for res in resolutions:
-            path = out / IMAGES / str(res) / f"{row.id}.png"
+            path = out / IMAGES / str(res) / f"{row.id}{SUFFIX[options.format]}"
+            for other in set(SUFFIX.values()) - {path.suffix}:   # from an earlier prepare in another format
+                path.with_suffix(other).unlink(missing_ok=True)
             if row.crop_side < res and options.upsample == "skip":
                 path.unlink(missing_ok=True)   # from an earlier prepare with --upsample flag
-            elif png_size(path) == (res, res):
+            elif image_size(path) == (res, res):
                 reused += 1
             else:
                 targets.append((res, str(path)))
@@ -359,7 +366,8 @@ def _drop_changed_images(out: Path, previous: pd.DataFrame, plan: pd.DataFrame) 
     for r in plan.itertuples(index=False):
         if r.id in old and old[r.id] != (r.src_path, r.frame, tuple(r.box)):
             for folder in folders:
-                (folder / f"{r.id}.png").unlink(missing_ok=True)
+                for suffix in SUFFIX.values():
+                    (folder / f"{r.id}{suffix}").unlink(missing_ok=True)
 
 
 def _run(tasks: list[SourceTask], workers: int, progress: bool) -> None:
@@ -416,7 +424,7 @@ def dataset_info(plan: pd.DataFrame, scheme: Scheme, inputs: list[Ingested],
         "inputs": [{"kind": i.kind, "path": str(i.root), "samples": len(i.records)} for i in inputs],
         "options": {"margin": options.margin, "test_fraction": options.test_fraction,
                     "seed": options.seed, "vw_stride": options.vw_stride,
-                    "upsample": options.upsample, "scheme": options.scheme,
+                    "upsample": options.upsample, "scheme": options.scheme, "format": options.format,
                     "requested_resolutions": sorted(int(r) for r in options.resolutions),
                     **({"subject_split": dict(options.subject_split)} if options.subject_split else {}),
                     "border": "replicate", "resampling": "INTER_AREA down, INTER_LINEAR up"},

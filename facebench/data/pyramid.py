@@ -13,8 +13,10 @@ crop*, never from the previous level (successive halving is not area averaging o
   does *not* become bilinear when enlarging: it replicates pixels (measured: a 2x enlargement of
   ``[0, 100, 0, 100]`` gives ``[0, 0, 100, 100, ...]``), so bilinear is asked for explicitly.
 
-Every file is written to a hidden temporary name in the same folder and renamed, so a file with
-its final name is complete; prepare skips those on a rerun.
+Each image is written in the format its path's suffix names: a tiled TIFF (``.tif``, the default,
+:mod:`facebench.core.tiled`) or a PNG (``prepare --format png``). Every file is written to a hidden
+temporary name in the same folder and renamed, so a file with its final name is complete; prepare
+skips those on a rerun.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from facebench.core.errors import FacebenchError
+from facebench.core.io import atomic_write_bytes
 from facebench.core.pixels import crop_pixels, resample
 from facebench.core.safety import die_with_parent, quiet_stderr
+from facebench.core.tiled import TIFF_SUFFIX, encode_tiff, tiff_size
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-TMP_SUFFIX = ".tmp.png"   # temporaries: ".<id>.<pid>.tmp.png" (cv2 picks the codec by extension)
+TMP_SUFFIX = ".tmp.png"   # PNG temporaries: ".<id>.<pid>.tmp.png" (cv2 picks the codec by extension)
+TMP_GLOB = ".*.tmp*"      # every temporary a killed prepare can leave (PNG's and atomic_write_bytes')
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,18 @@ def _run_video(task: SourceTask) -> None:
 def write_pyramid(crop: np.ndarray, targets: tuple[tuple[int, str], ...]) -> None:
     """Write ``crop`` resampled to each (R, path) of ``targets``, each from the crop itself."""
     for res, path in targets:
-        write_png(Path(path), resample(crop, res))
+        write_image(Path(path), resample(crop, res))
+
+
+def write_image(path: Path, image: np.ndarray) -> None:
+    """Write an (H, W, 3) BGR image (as OpenCV holds it) in the format of ``path``'s suffix."""
+    if path.suffix == TIFF_SUFFIX:
+        try:
+            atomic_write_bytes(path, encode_tiff(np.ascontiguousarray(image[..., ::-1])))
+        except OSError as err:
+            raise FacebenchError(f"cannot write image ({err})", path) from None
+    else:
+        write_png(path, image)
 
 
 def write_png(path: Path, image: np.ndarray) -> None:
@@ -132,6 +148,12 @@ def write_png(path: Path, image: np.ndarray) -> None:
         tmp.unlink(missing_ok=True)
         raise FacebenchError(f"cannot write image ({err})", path) from None
     os.replace(tmp, path)
+
+
+def image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) of a written prepared image (TIFF or PNG, by suffix), or None when the file
+    is missing or unreadable (so prepare writes it again)."""
+    return tiff_size(path) if path.suffix == TIFF_SUFFIX else png_size(path)
 
 
 def png_size(path: Path) -> tuple[int, int] | None:

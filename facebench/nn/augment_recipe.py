@@ -188,28 +188,28 @@ def _jpeg_rgb(image: np.ndarray, quality: int) -> np.ndarray:
     return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]) if ok else image
 
 
-def augment_sample(image: np.ndarray, proxy: np.ndarray | None, landmarks: np.ndarray, proxy_landmarks: np.ndarray,
+def augment_sample(small: np.ndarray, small_landmarks: np.ndarray, res: int, landmarks: np.ndarray,
                    flip_permutation: tuple[int, ...], recipe: Recipe = RECIPE) -> dict[str, np.ndarray]:
     """One training sample through one random draw of the recipe.
 
-    image: (R, R, 3) uint8; proxy: (P, P, 3) uint8, or None when R == P (the image is the proxy);
-    landmarks (N, 2) at R, proxy_landmarks (N, 2) at P. Returns ``image`` (never warped when a
-    proxy is given: only its colours change), ``proxy`` (warped, degraded; None if it was None),
-    ``landmarks`` and ``proxy_landmarks`` in the augmented frame, ``affine`` (2, 3) float64 mapping
-    augmented R px to the returned image's px (the identity when the image itself was warped), and
-    ``degrade`` (3,) float32, the crop degradations still to apply (:func:`degrade_crops`).
+    small: the (P, P, 3) uint8 rendition a network sees whole (the proxy; the image itself when
+    R == P), small_landmarks (N, 2) at P; ``res`` = R and landmarks (N, 2) at R. Returns ``small``
+    (coloured, warped, degraded) and ``small_landmarks`` in the augmented frame, ``landmarks`` at R
+    in the augmented frame, ``affine`` (2, 3) float64 mapping augmented R px to the R image's px
+    (the identity when R == P: the image itself was warped), ``degrade`` (3,) float32, the crop
+    degradations still to apply (:func:`degrade_crops`; none when R == P), and ``lut`` (256, 1, 3) uint8 (``cv2.LUT``),
+    the colour table to apply to whatever is read from the R image (it is never decoded here).
     """
     draw = sample_draw(recipe)
     perm = flip_permutation if draw.flip else None
     lut = random_colour_lut()
-    image = apply_lut(image, lut)
-    small = image if proxy is None else apply_lut(proxy, lut)
-    m_p = pixel_matrix(draw.matrix, small.shape[0])
-    small = degrade_image(warp_image(small, m_p), draw)
-    proxy_landmarks = transform_points(proxy_landmarks, m_p, perm)
-    if proxy is None:   # R == P: the image is the proxy, warped and degraded once
-        return {"image": small, "proxy": None, "landmarks": proxy_landmarks.copy(), "proxy_landmarks": proxy_landmarks,
-                "affine": np.eye(2, 3), "degrade": NO_DEGRADE.copy()}
-    m_r = pixel_matrix(draw.matrix, image.shape[0])
-    return {"image": image, "proxy": small, "landmarks": transform_points(landmarks, m_r, perm),
-            "proxy_landmarks": proxy_landmarks, "affine": invert(m_r), "degrade": draw.degrade_params()}
+    size = small.shape[0]
+    m_p = pixel_matrix(draw.matrix, size)
+    small = degrade_image(warp_image(apply_lut(small, lut), m_p), draw)
+    small_landmarks = transform_points(small_landmarks, m_p, perm)
+    if int(res) == size:   # R == P: the image is the proxy, warped and degraded once
+        return {"small": small, "small_landmarks": small_landmarks, "landmarks": small_landmarks.copy(),
+                "affine": np.eye(2, 3), "degrade": NO_DEGRADE.copy(), "lut": lut}
+    m_r = pixel_matrix(draw.matrix, int(res))
+    return {"small": small, "small_landmarks": small_landmarks, "landmarks": transform_points(landmarks, m_r, perm),
+            "affine": invert(m_r), "degrade": draw.degrade_params(), "lut": lut}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import default_collate
 
 from facebench.core.errors import FacebenchError
 from facebench.core.prepared import PROXY_RES, PreparedDataset
@@ -19,16 +20,21 @@ from facebench.nn.augment_recipe import augment_sample
 class LandmarkDataset(torch.utils.data.Dataset):
     """One split at one resolution, as a torch ``Dataset`` of dicts:
 
-    ``image`` uint8 (3, R, R) RGB; ``landmarks`` float32 (N, 2) at R; ``proxy`` uint8 (3, P, P),
-    the P = ``proxy_res`` (256) rendition of the same sample read from ``images/256`` (not computed
-    from the R image; the same decode when R == P); ``proxy_landmarks`` float32 (N, 2) at P;
-    ``box`` float64 (4,) the crop box in source pixels; ``id`` str.
+    ``image`` the R x R image: uint8 (3, R, R) when R <= P, else a
+    :class:`~facebench.core.tiled.PyramidImage` that nothing has decoded yet (the RoI crop reads
+    the windows its boxes need, at the level their detail needs: :func:`adc_model.ops.roi_crop`);
+    ``landmarks`` float32 (N, 2) at R; ``proxy`` uint8 (3, P, P), the P = ``proxy_res`` (256)
+    rendition of the same sample read from ``images/256`` (never computed from the R image);
+    ``proxy_landmarks`` float32 (N, 2) at P; ``box`` float64 (4,) the crop box in source pixels;
+    ``id`` str. Batch items with :func:`collate_items` (image sources stay a list).
 
     ``augment="colour"`` passes both renditions through one random colour transform per item
     (:mod:`facebench.nn.augment`; training only); ``augment="standard"`` through one draw of the
-    training recipe (:mod:`facebench.nn.augment_recipe`). An item decodes two files (one when R == P).
-    ``max_samples`` keeps that many samples evenly spaced over the split (deterministic, and every
-    subject stays represented).
+    training recipe (:mod:`facebench.nn.augment_recipe`), which adds ``affine`` (2, 3) float64
+    (augmented R px -> image px, for the RoI crops) and ``degrade`` (3,) float32 (crop
+    degradations). The colour table of either reaches the R image as the pyramid's look-up table,
+    applied to the pixels read. ``max_samples`` keeps that many samples evenly spaced over the
+    split (deterministic, and every subject stays represented).
     """
 
     def __init__(self, root_or_prepared: str | Path | PreparedDataset, split: str, res: int,
@@ -55,6 +61,11 @@ class LandmarkDataset(torch.utils.data.Dataset):
         self._proxy_landmarks = ds.landmarks(rows, self.proxy_res).astype(np.float32)  # (B, N, 2)
         self._boxes = np.stack(list(rows["box"])).astype(np.float64) if len(rows) else np.zeros((0, 4))
 
+    @staticmethod
+    def collate_fn(items: list[dict]) -> dict:
+        """How a DataLoader batches these items (``fit`` uses it): :func:`collate_items`."""
+        return collate_items(items)
+
     @property
     def scheme(self) -> Scheme:
         return self.prepared.scheme
@@ -64,42 +75,48 @@ class LandmarkDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict:
         sample_id = self.ids[index]
-        image = self.prepared.load_image(sample_id, self.res)
-        proxy = None if self.proxy_res == self.res else self.prepared.load_image(sample_id, self.proxy_res)
+        proxy = self.prepared.load_image(sample_id, self.proxy_res)
+        item = {"landmarks": self._landmarks[index], "proxy_landmarks": self._proxy_landmarks[index], "affine": None,
+                "degrade": None, "lut": None}
         if self.augment == "standard":   # the training recipe: see facebench/nn/augment_recipe.py
-            return self._standard_item(index, image, proxy)
-        if self.augment == "colour":   # one transform for both renditions of the sample
-            lut = random_colour_lut()
-            image = apply_lut(image, lut)
-            proxy = None if proxy is None else apply_lut(proxy, lut)
-        image_t = self._tensor(image)
-        return {
-            "image": image_t,
-            "landmarks": torch.from_numpy(self._landmarks[index].copy()),
-            "proxy": image_t if proxy is None else self._tensor(proxy),
-            "proxy_landmarks": torch.from_numpy(self._proxy_landmarks[index].copy()),
+            a = augment_sample(proxy, self._proxy_landmarks[index], self.res, self._landmarks[index],
+                               self.scheme.flip_permutation())
+            proxy = a["small"]
+            item.update(landmarks=a["landmarks"], proxy_landmarks=a["small_landmarks"], affine=a["affine"],
+                        degrade=a["degrade"], lut=a["lut"])
+        elif self.augment == "colour":   # one transform for both renditions of the sample
+            item["lut"] = random_colour_lut()
+            proxy = apply_lut(proxy, item["lut"])
+        proxy_t = self._tensor(proxy)
+        if self.res == self.proxy_res:
+            image = proxy_t
+        elif self.res < self.proxy_res:   # small enough to decode whole, as cheap as the proxy
+            image = self._tensor(self.prepared.open_image(sample_id, self.res, item["lut"]).read(0, None, 0, None))
+        else:
+            image = self.prepared.open_pyramid(sample_id, self.res, item["lut"])
+        out = {
+            "image": image,
+            "landmarks": torch.from_numpy(np.asarray(item["landmarks"], dtype=np.float32).copy()),
+            "proxy": proxy_t,
+            "proxy_landmarks": torch.from_numpy(np.asarray(item["proxy_landmarks"], dtype=np.float32).copy()),
             "box": torch.from_numpy(self._boxes[index].copy()),
             "id": sample_id,
         }
-
-    def _standard_item(self, index: int, image: np.ndarray, proxy: np.ndarray | None) -> dict:
-        """An item through one draw of the training recipe, plus ``affine`` (2, 3) float64 (augmented
-        R px -> image px, for the RoI crops) and ``degrade`` (3,) float32 (crop degradations)."""
-        a = augment_sample(image, proxy, self._landmarks[index], self._proxy_landmarks[index],
-                           self.scheme.flip_permutation())
-        image_t = self._tensor(a["image"])
-        return {
-            "image": image_t,
-            "landmarks": torch.from_numpy(a["landmarks"].astype(np.float32)),
-            "proxy": image_t if a["proxy"] is None else self._tensor(a["proxy"]),
-            "proxy_landmarks": torch.from_numpy(a["proxy_landmarks"].astype(np.float32)),
-            "box": torch.from_numpy(self._boxes[index].copy()),
-            "id": self.ids[index],
-            "affine": torch.from_numpy(a["affine"]),
-            "degrade": torch.from_numpy(a["degrade"]),
-        }
+        if item["affine"] is not None:
+            out["affine"] = torch.from_numpy(item["affine"])
+            out["degrade"] = torch.from_numpy(item["degrade"])
+        return out
 
     @staticmethod
     def _tensor(image: np.ndarray) -> torch.Tensor:
         """(H, W, 3) uint8 -> contiguous (3, H, W) uint8 tensor."""
         return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
+
+
+def collate_items(items: list[dict]) -> dict:
+    """A DataLoader batch of :class:`LandmarkDataset` items: torch's default collate, except that
+    image sources (R > P) stay a list of B sources instead of a stacked tensor."""
+    images = [item["image"] for item in items]
+    batch = default_collate([{k: v for k, v in item.items() if k != "image"} for item in items])
+    batch["image"] = torch.stack(images) if all(isinstance(i, torch.Tensor) for i in images) else images
+    return batch

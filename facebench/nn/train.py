@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, default_collate
 from tqdm import tqdm
 
 from facebench.core.errors import FacebenchError
@@ -53,6 +53,13 @@ class TrainConfig:
     workers: int = 0              # DataLoader workers
     progress: bool = True
     keep_checkpoints: int = 2     # newest checkpoints kept on disk (paper-size ADC: ~200 MB each)
+    # GPU path (CUDA only; ignored on the CPU, where bf16 convolutions are slower than float32):
+    amp: bool = False             # bf16 autocast of the forward pass (the landmark heads stay float64)
+    channels_last: bool = False   # NHWC weights and activations (tensor cores' preferred layout)
+    # Measurement (facebench bench train): stop after this many optimiser steps, without writing a
+    # checkpoint or log row for the partial epoch; ``on_step`` gets {"samples", "load_s", "step_s"}.
+    max_steps: int | None = None
+    on_step: Callable[[dict[str, float]], None] | None = None
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of 0-based ``epoch``."""
@@ -199,7 +206,8 @@ def fit(model: nn.Module, loss_fn: LossFn, dataset: Dataset, cfg: TrainConfig, r
     """Train ``model`` on ``dataset`` for ``cfg.epochs`` epochs and return it (unwrapped).
 
     ``loss_fn(model, batch) -> (loss, scalars)`` gets the (possibly DDP-wrapped) model and a batch
-    from the default collate; moving tensors to the model's device is its job. Checkpoints go to
+    from the dataset's ``collate_fn`` attribute (torch's default collate when it has none); moving
+    tensors to the model's device is its job (pinned host memory on CUDA: ``non_blocking`` copies). Checkpoints go to
     ``run_dir/checkpoints/epoch_NNN.pt`` and one row per epoch to ``run_dir/train_log.csv``
     (rank 0 only). With ``resume``, training continues after the newest checkpoint.
     """
@@ -208,6 +216,9 @@ def fit(model: nn.Module, loss_fn: LossFn, dataset: Dataset, cfg: TrainConfig, r
     init_distributed(device)
     rank, world_size = world()
     model.to(device)
+    cuda = device.type == "cuda"
+    if cfg.channels_last and cuda:
+        model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start, log_rows = 0, []
     ckpt = last_checkpoint(run_dir) if resume else None
@@ -223,6 +234,8 @@ def fit(model: nn.Module, loss_fn: LossFn, dataset: Dataset, cfg: TrainConfig, r
         sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=cfg.seed)
     else:
         wrapped, sampler = model, None
+    collate = getattr(dataset, "collate_fn", None) or default_collate
+    steps = 0
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
         seed_everything(_epoch_seed(cfg.seed, epoch, rank))
@@ -232,20 +245,35 @@ def fit(model: nn.Module, loss_fn: LossFn, dataset: Dataset, cfg: TrainConfig, r
         if sampler is not None:
             sampler.set_epoch(epoch)
         loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=sampler is None, sampler=sampler,
-                            num_workers=cfg.workers, generator=generator, drop_last=False)
+                            num_workers=cfg.workers, generator=generator, drop_last=False, collate_fn=collate,
+                            pin_memory=cuda)
         wrapped.train()
         sums: dict[str, float] = {}
         count = 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, file=sys.stderr,
                    disable=not (cfg.progress and rank == 0))
-        for batch in bar:
+        batches = iter(bar)
+        while True:
+            t_load = time.perf_counter()
+            batch = next(batches, None)
+            if batch is None:
+                break
+            t_step = time.perf_counter()
             optimizer.zero_grad(set_to_none=True)
-            loss, scalars = loss_fn(wrapped, batch)
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cfg.amp and cuda):
+                loss, scalars = loss_fn(wrapped, batch)
             if not torch.isfinite(loss):
                 raise RuntimeError(f"training diverged: loss is {loss.item()} in epoch {epoch + 1}")
             loss.backward()
             optimizer.step()
             n = _batch_len(batch)
+            steps += 1
+            if cfg.on_step is not None:
+                if cuda:
+                    torch.cuda.synchronize(device)
+                cfg.on_step({"samples": n, "load_s": t_step - t_load, "step_s": time.perf_counter() - t_step})
+            if cfg.max_steps is not None and steps >= cfg.max_steps:
+                return model
             count += n
             for key, value in {"loss": float(loss.detach()), **scalars}.items():
                 sums[key] = sums.get(key, 0.0) + float(value) * n

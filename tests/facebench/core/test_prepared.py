@@ -75,9 +75,9 @@ def test_refusals(tiny_prepared, tmp_path):
         PreparedDataset(tmp_path)
     copy = tmp_path / "copy"
     shutil.copytree(tiny_prepared, copy)
-    victim = copy / "images" / "256" / f"{ds.manifest['id'][0]}.png"
+    victim = PreparedDataset(copy).image_path(ds.manifest["id"][0], 256)
     victim.write_bytes(b"broken")
-    with pytest.raises(FacebenchError, match=f"{victim.name}: prepared image cannot be decoded"):
+    with pytest.raises(FacebenchError, match=f"{victim.name}: image cannot be decoded"):
         PreparedDataset(copy).load_image(ds.manifest["id"][0], 256)
     (copy / "dataset.json").write_text("{not json")
     with pytest.raises(FacebenchError, match="damaged prepared dataset"):
@@ -94,4 +94,4 @@ def test_skip_mode_dataset_leaves_out_samples_without_the_image(tmp_path, make_s
     assert json.loads((tmp_path / "out" / "dataset.json").read_text())["skipped"]["512"] == 2
     with pytest.warns(UserWarning, match="2 of 3 train samples have no 512 image"):
         data = LandmarkDataset(tmp_path / "out", "train", 512)
-    assert data.ids == ["s99_e0_cam0"] and data[0]["image"].shape == (3, 512, 512)
+    assert data.ids == ["s99_e0_cam0"] and data[0]["image"].levels == (256, 512)

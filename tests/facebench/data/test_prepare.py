@@ -11,6 +11,7 @@ from facebench.bench.prepare import bench_prepare
 from facebench.core.errors import FacebenchError
 from facebench.core.prepared import MANIFEST_COLUMNS, PreparedDataset
 from facebench.core.schemes import IBUG68
+from facebench.core.tiled import decode_tiff
 from facebench.data.ingest.records import Ingested, SampleRecord
 from facebench.data.prepare import PrepareOptions, plan_manifest, prepare, split_subjects
 
@@ -24,7 +25,7 @@ def _record(subject, points, source="studio", split="", size=(200, 200)):
 
 def _images(out: Path) -> dict[str, int]:
     """relative path -> mtime_ns of every image of a prepared folder."""
-    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in sorted((out / "images").rglob("*.png"))}
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in sorted((out / "images").rglob("*.tif"))}
 
 
 def test_split_subjects_by_hand():
@@ -80,7 +81,8 @@ def test_tiny_prepared_layout(tiny_prepared):
     assert info["upsampled"] == {"128": 0, "256": 0} and info["options"]["margin"] == 0.25
     for sample_id, side in zip(man["id"], man["crop_side"]):
         for res in (128, 256):
-            assert cv2.imread(str(tiny_prepared / "images" / str(res) / f"{sample_id}.png")).shape == (res, res, 3)
+            image = decode_tiff(tiny_prepared / "images" / str(res) / f"{sample_id}.tif")
+            assert image.shape == (res, res, 3)
     # every landmark lies inside its crop box, with the margin around the landmark box
     for lm, box in zip(man["landmarks"], man["box"]):
         lm = np.asarray(lm).reshape(-1, 2)
@@ -98,7 +100,7 @@ def test_256_is_always_prepared_and_upsampling_is_flagged(tmp_path, make_studio)
     assert "crops smaller than R, upsampled (flagged): 128: 0, 256: 2" in summary.lines()
     info = json.loads((tmp_path / "out" / "dataset.json").read_text())
     assert info["upsampled"]["256"] == 2 and info["skipped"]["256"] == 0
-    assert len(list((tmp_path / "out" / "images" / "256").glob("*.png"))) == 2
+    assert len(list((tmp_path / "out" / "images" / "256").glob("*.tif"))) == 2
 
 
 def test_upsample_skip_writes_nothing_below_native_size(tmp_path, make_studio):
@@ -107,7 +109,7 @@ def test_upsample_skip_writes_nothing_below_native_size(tmp_path, make_studio):
                       workers=1, progress=False)
     assert summary.skipped == {256: 0, 512: 2} and summary.upsampled == {256: 0, 512: 0}
     assert "crops smaller than R, skipped (not written): 256: 0, 512: 2" in summary.lines()
-    assert list((tmp_path / "out" / "images" / "512").glob("*.png")) == []
+    assert list((tmp_path / "out" / "images" / "512").glob("*.tif")) == []
     ds = PreparedDataset(tmp_path / "out")
     with pytest.raises(FacebenchError, match="has no 512 image: its crop is"):
         ds.load_image(ds.manifest["id"][0], 512)
@@ -148,11 +150,11 @@ def test_changed_margin_rewrites_exactly_the_changed_crops(tmp_path, make_studio
     cap = make_studio(tmp_path / "cap", subjects=2, expressions=1, cameras=1, size=320)
     out = tmp_path / "out"
     prepare(out, studio=[cap], options=PrepareOptions(resolutions=(128,)), workers=1, progress=False)
-    first = cv2.imread(str(next((out / "images" / "128").glob("*.png"))))
+    first = decode_tiff(next((out / "images" / "128").glob("*.tif")))
     summary = prepare(out, studio=[cap], options=PrepareOptions(resolutions=(128,), margin=0.1),
                       workers=1, progress=False, force=True)
     assert summary.written == 4 and summary.reused == 0
-    assert not np.array_equal(first, cv2.imread(str(next((out / "images" / "128").glob("*.png")))))
+    assert not np.array_equal(first, decode_tiff(next((out / "images" / "128").glob("*.tif"))))
 
 
 def test_pool_of_workers_writes_the_same_images(tmp_path, tiny_capture, tiny_prepared):

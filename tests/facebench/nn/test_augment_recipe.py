@@ -106,16 +106,16 @@ def test_degrade_crops_keeps_the_mean_and_passes_gradients():
 
 
 def test_augment_sample_never_warps_the_r_image_and_keeps_frames_consistent():
-    image, proxy = _smooth_image(128, 1), _smooth_image(64, 1)
+    proxy = _smooth_image(64, 1)     # the R = 128 image is not even passed: nothing can warp it
     points = np.random.default_rng(0).uniform(20, 100, (68, 2))
     proxy_points = geometry.rescale_points(points, 128, 64)
     torch.manual_seed(4)
-    a = augment_sample(image, proxy, points, proxy_points, get_scheme("ibug68").flip_permutation())
-    np.testing.assert_allclose(geometry.rescale_points(a["landmarks"], 128, 64), a["proxy_landmarks"], atol=1e-9)
+    a = augment_sample(proxy, proxy_points, 128, points, get_scheme("ibug68").flip_permutation())
+    np.testing.assert_allclose(geometry.rescale_points(a["landmarks"], 128, 64), a["small_landmarks"], atol=1e-9)
     # The affine maps augmented R px back to source R px: the landmarks come back (up to the relabelling).
     back = transform_points(a["landmarks"], a["affine"], None)
     assert np.allclose(np.sort(back, axis=0), np.sort(points, axis=0), atol=1e-9)
-    assert a["image"].shape == image.shape and a["proxy"].shape == proxy.shape
+    assert a["small"].shape == proxy.shape and a["lut"].shape == (256, 1, 3)
 
 
 def test_standard_dataset_items_carry_the_affine_and_degradations(tiny_prepared):

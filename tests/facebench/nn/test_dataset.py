@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from facebench.core.prepared import PreparedDataset
+from facebench.core.tiled import PyramidImage, TiledImage
 from facebench.nn.dataset import LandmarkDataset
 
 
@@ -31,13 +32,20 @@ def test_torch_dataset_items(tiny_prepared):
 
 def test_items_decode_only_what_they_need(tiny_prepared, monkeypatch):
     reads = []
-    real = cv2.imread
-    monkeypatch.setattr(cv2, "imread", lambda path, *a: reads.append(path) or real(path, *a))
-    LandmarkDataset(tiny_prepared, "test", 128)[0]
-    assert len(reads) == 2 and "/128/" in reads[0] and "/256/" in reads[1]
+    real = TiledImage._decode
+    monkeypatch.setattr(TiledImage, "_decode", lambda self, tiles: reads.append((self.path, len(tiles))) or
+                        real(self, tiles))
+    LandmarkDataset(tiny_prepared, "test", 128)[0]              # R < P: both decoded whole
+    assert [p.parent.name for p, _ in reads] == ["256", "128"]
     reads.clear()
-    item = LandmarkDataset(tiny_prepared, "test", 256)[0]
+    item = LandmarkDataset(tiny_prepared, "test", 256)[0]        # R == P: one image
     assert len(reads) == 1 and item["proxy"] is item["image"]
+    reads.clear()
+    item = LandmarkDataset(tiny_prepared, "test", 256, proxy_res=128)[0]   # R > P: the proxy only
+    assert [p.parent.name for p, _ in reads] == ["128"] and isinstance(item["image"], PyramidImage)
+    window = item["image"].read(10, 60, 20, 90)                 # a window decodes the tiles under it
+    assert [p.parent.name for p, _ in reads] == ["128", "256"] and reads[-1][1] == 1
+    np.testing.assert_array_equal(window, PreparedDataset(tiny_prepared).load_image(item["id"], 256)[10:60, 20:90])
 
 
 def test_max_samples_spreads_over_the_split(tiny_prepared):
