@@ -21,7 +21,7 @@ import torch
 from adc_model.loss import REGIONAL_UNITS, adc_loss
 from adc_model.model import ADCConfig, ADCNet, ADCOutput, make_proxy, normalise_image
 from adc_model.ops import batch_side
-from adc_model.uncertainty import predict_with_spread
+from adc_model.uncertainty import predict_sources, predict_with_spread
 from facebench.core.errors import FacebenchError
 from facebench.core.io import atomic_write_bytes
 from facebench.core.prepared import PreparedDataset
@@ -189,6 +189,17 @@ class ADC(Method):
     def predict_spread(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Landmarks and the covariances of the latent heatmaps (adc_model/uncertainty.py)."""
         return predict_with_spread(self.net, self.config.model.proxy, images)
+
+    def predict_prepared(self, data: PreparedDataset, ids: list[str], res: int
+                         ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """The proxy from the dataset's proxy level, and from the R image only the tiles under the
+        region boxes, at the pyramid level their detail needs: the cost does not grow with R."""
+        proxy = self.config.model.proxy
+        if res <= proxy or proxy not in data.resolutions:
+            return super().predict_prepared(data, ids, res)
+        proxies = torch.stack([torch.from_numpy(data.load_image(i, proxy)).permute(2, 0, 1) for i in ids])
+        points, cov_g, cov_r = predict_sources(self.net, proxies, [data.open_pyramid(i, res) for i in ids])
+        return points, (cov_g, cov_r)
 
     def write_examples(self, path: Path, images: np.ndarray, gt: np.ndarray, ids: list[str]) -> None:
         """Write ``examples.npz`` (run-folder contract) for images (K, R, R, 3), gt (K, N, 2) R px."""

@@ -18,7 +18,8 @@ import torch
 from torch import Tensor
 
 from adc_model.model import ADCNet, ADCOutput, make_proxy, normalise_image
-from adc_model.ops import soft_argmax2d
+from adc_model.ops import batch_side, soft_argmax2d
+from facebench.core.tiled import ImageSource
 
 PREDICT_BATCH = 8
 
@@ -58,14 +59,31 @@ def adc_covariances(net: ADCNet, out: ADCOutput, res: int) -> tuple[Tensor, Tens
 def predict_with_spread(net: ADCNet, proxy: int, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """images (B, R, R, 3) uint8 -> (landmarks (B, N, 2), global covariance (B, N, 2, 2), regional
     covariance (B, N, 2, 2)), float64, image px; the landmarks are exactly ``ADC.predict``'s."""
-    points, cov_g, cov_r = [], [], []
-    net.eval()
+    batches = []
     for i in range(0, len(images), PREDICT_BATCH):
         image = torch.from_numpy(np.ascontiguousarray(images[i:i + PREDICT_BATCH])).permute(0, 3, 1, 2)
-        with torch.no_grad():
-            out = net(normalise_image(make_proxy(image, proxy).to(net.device)), image)
-            g, r = adc_covariances(net, out, image.shape[-1])
-        points.append(out.refined.double().cpu().numpy())
-        cov_g.append(g.double().cpu().numpy())
-        cov_r.append(r.double().cpu().numpy())
-    return np.concatenate(points), np.concatenate(cov_g), np.concatenate(cov_r)
+        batches.append(spread_batch(net, make_proxy(image, proxy), image))
+    return _concat(batches)
+
+
+def predict_sources(net: ADCNet, proxies: Tensor, sources: list[ImageSource]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like :func:`predict_with_spread` for images already split into their renditions: uint8
+    proxies (B, 3, P, P) (a prepared dataset's proxy level) and B image sources of side R, from
+    which only the pixels under the region boxes are read (:mod:`facebench.core.tiled`)."""
+    return _concat([spread_batch(net, proxies[i:i + PREDICT_BATCH], sources[i:i + PREDICT_BATCH])
+                    for i in range(0, len(sources), PREDICT_BATCH)])
+
+
+def spread_batch(net: ADCNet, proxy: Tensor, image: Tensor | list[ImageSource]) -> tuple[np.ndarray, ...]:
+    """One batch: uint8 proxy (B, 3, P, P) and the R image(s) -> (landmarks, global, regional
+    covariance) as float64 arrays, eval mode, no gradients."""
+    net.eval()
+    with torch.no_grad():
+        out = net(normalise_image(proxy.to(net.device)), image)
+        g, r = adc_covariances(net, out, batch_side(image))
+    return tuple(t.double().cpu().numpy() for t in (out.refined, g, r))
+
+
+def _concat(batches: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return tuple(np.concatenate([b[k] for b in batches]) for k in range(3))

@@ -400,6 +400,31 @@ def bench_speed_cmd(methods, resolutions, preset, budget, no_train, threads, as_
     click.echo(json.dumps(rows, allow_nan=False) if as_json else speed_rows_markdown(rows))
 
 
+@bench_group.command("train")
+@click.option("--method", "-m", "methods", default="adc", show_default=True, cls=TableOption, help="Comma-separated methods.")
+@click.option("--res", "resolutions", default="256,4096", show_default=True, callback=lambda ctx, p, v: _int_list(v), help="Comma-separated resolutions R.")
+@click.option("--crop", type=click.IntRange(16), default=None, help="ADC's regional crop side at every R (default: the preset's at each R); equal crops compare resolutions at equal network work.")
+@click.option("--batch", type=click.IntRange(1), default=None, help="Batch size at every R (default: the preset's at each R).")
+@click.option("--steps", type=click.IntRange(1), default=6, show_default=True, help="Timed optimiser steps, after 2 warm-up steps.")
+@click.option("--preset", "-p", type=click.Choice(list(PRESETS)), default="cpu", show_default=True, help="Model sizes and augmentation.")
+@click.option("--data", type=click.Path(path_type=Path), default=None, help="Prepared dataset to read (default: a small one made once in facebench's cache folder).")
+@click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Torch CPU threads per measurement.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows instead of a table.")
+def bench_train_cmd(methods, resolutions, crop, batch, steps, preset, data, threads, as_json):
+    """End-to-end training throughput from a prepared dataset: reading, decoding, augmentation,
+    forward, backward and step, each (method, R) in a fresh process. Rows give samples/s, the mean
+    per-step time of loading a batch (load_ms) and of the step (step_ms), inference per image from
+    the same dataset (predict_ms) and the process's peak memory."""
+    import json
+
+    from facebench.bench.train import bench_train, train_rows_markdown
+
+    names = tuple(n.strip() for n in methods.split(",") if n.strip())
+    rows = bench_train(names, resolutions, data=data, preset=preset, crop=crop, batch=batch, steps=steps,
+                       threads=threads, progress=not as_json)
+    click.echo(json.dumps(rows, allow_nan=False) if as_json else train_rows_markdown(rows))
+
+
 @bench_group.command("prepare")
 @click.option("--images", type=click.IntRange(1), default=4, show_default=True, help="Number of source images.")
 @click.option("--size", type=click.IntRange(256), default=4096, show_default=True, help="Source image side (px).")

@@ -14,11 +14,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 
 from facebench.core.presets import Preset
+
+if TYPE_CHECKING:
+    from facebench.core.prepared import PreparedDataset
 from facebench.core.schemes import Scheme
 
 FAMILIES: tuple[str, ...] = ("adc", "holistic", "ert")   # attention-driven cropping, holistic heatmaps, dlib's ERT
@@ -99,6 +102,18 @@ class Method(ABC):
         covariance (B, N, 2, 2), regional-stage covariance (B, N, 2, 2), NaN where no region refines
         the point), image px (``facebench/eval/uncertainty.py``). None: the method has none (default)."""
         return None
+
+    def predict_prepared(self, data: "PreparedDataset", ids: list[str], res: int
+                         ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """Landmarks (B, N, 2) float64 of prepared samples ``ids`` at ``res`` px, and their spread
+        (global and regional covariances, as :meth:`predict_spread`) or None. The default decodes the
+        images and calls :meth:`predict_spread` / :meth:`predict`; a method that needs only part of
+        the image (ADC: the proxy level and the pixels under its region boxes) reads only that."""
+        images = np.stack([data.load_image(i, res) for i in ids])
+        spread = self.predict_spread(images)
+        if spread is None:
+            return np.asarray(self.predict(images), dtype=np.float64), None
+        return np.asarray(spread[0], dtype=np.float64), (spread[1], spread[2])
 
     def num_parameters(self) -> int:
         """Trainable parameter count (0 for non-neural methods)."""

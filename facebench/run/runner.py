@@ -278,13 +278,11 @@ def _evaluate_model(model: Method, cls: type[Method], data, model_res: int, res:
     preds, spreads, seconds = [], [], 0.0
     for start in tqdm(range(0, len(ids), batch), desc=f"predict {cls.name} @{model_res}", unit="batch",
                       disable=not progress, leave=False):
-        chunk = ids[start:start + batch]
-        images = np.stack([data.load_image(i, model_res) for i in chunk])
-        t0 = time.perf_counter()
-        with_spread = model.predict_spread(images)   # None: the method has no uncertainty
-        preds.append(np.asarray(model.predict(images) if with_spread is None else with_spread[0], dtype=np.float64))
+        t0 = time.perf_counter()   # reading the prepared images included: what a prediction costs
+        points, spread = model.predict_prepared(data, ids[start:start + batch], model_res)  # spread None: none
         seconds += time.perf_counter() - t0
-        spreads.append(None if with_spread is None else with_spread[1:])
+        preds.append(points)
+        spreads.append(spread)
     pred = np.concatenate(preds)
     if model_res != res:
         pred = geometry.rescale_points(pred, model_res, res)

@@ -1,6 +1,5 @@
 """The torch ``Dataset`` over a prepared split (facebench/nn/dataset.py)."""
 
-import cv2
 import numpy as np
 import torch
 
