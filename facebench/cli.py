@@ -425,19 +425,37 @@ def bench_train_cmd(methods, resolutions, crop, batch, steps, preset, data, thre
     click.echo(json.dumps(rows, allow_nan=False) if as_json else train_rows_markdown(rows))
 
 
+@bench_group.command("storage")
+@click.option("--res", type=click.IntRange(256), default=4096, show_default=True, help="Image side R.")
+@click.option("--window", type=click.IntRange(1), default=900, show_default=True, help="Side of the region read (an eye box at 4096 is ~900 px).")
+@click.option("--repeats", type=click.IntRange(1), default=5, show_default=True)
+@click.option("--data", type=click.Path(path_type=Path), default=None, help="Take the image from this prepared dataset (default: a synthesised face).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows.")
+def bench_storage_cmd(res, window, repeats, data, as_json):
+    """Storage formats for prepared images: size on disk, encode time, whole-image decode and the
+    time to read one region, for PNG, tiled TIFF (codecs, tile sizes), raw arrays and JPEG."""
+    import json
+
+    from facebench.bench.storage import bench_storage, storage_rows_markdown
+
+    rows = bench_storage(res, window, repeats, data)
+    click.echo(json.dumps(rows) if as_json else storage_rows_markdown(rows, res, window))
+
+
 @bench_group.command("prepare")
 @click.option("--images", type=click.IntRange(1), default=4, show_default=True, help="Number of source images.")
 @click.option("--size", type=click.IntRange(256), default=4096, show_default=True, help="Source image side (px).")
 @click.option("--repeats", type=click.IntRange(1), default=2, show_default=True)
+@click.option("--format", "image_format", type=click.Choice(FORMATS), default=FORMATS[0], show_default=True, help="What both sides write.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def bench_prepare_cmd(images, size, repeats, as_json):
+def bench_prepare_cmd(images, size, repeats, image_format, as_json):
     """Prepare's five-level pyramid (1 worker) against a bare cv2.imread + resize(INTER_AREA) +
-    imwrite loop over the same files, as a ratio measured in one run (goal <= 1.3)."""
+    write loop over the same files, both writing --format, as a ratio measured in one run (goal <= 1.3)."""
     import json
 
     from facebench.bench.prepare import bench_prepare
 
-    result = bench_prepare(n_images=images, size=size, repeats=repeats)
+    result = bench_prepare(n_images=images, size=size, repeats=repeats, image_format=image_format)
     if as_json:
         click.echo(json.dumps(result))
     else:

@@ -22,6 +22,7 @@ import numpy as np
 
 from facebench.core import geometry
 from facebench.core.pts import write_pts
+from facebench.core.tiled import FORMATS, encode_tiff
 from facebench.data.prepare import DEFAULT_RESOLUTIONS, PrepareOptions, prepare
 
 
@@ -47,8 +48,9 @@ def make_bench_sources(folder: Path, n_images: int, size: int, margin: float, se
     return paths
 
 
-def bare_loop(paths: list[Path], resolutions: tuple[int, ...], out: Path) -> None:
-    """``imread`` + per R ``resize(INTER_AREA)`` + ``imwrite`` over ``paths``, nothing else."""
+def bare_loop(paths: list[Path], resolutions: tuple[int, ...], out: Path, image_format: str = "png") -> None:
+    """``imread`` + per R ``resize(INTER_AREA)`` + write (``cv2.imwrite`` of a PNG, or the tiled
+    TIFF's encoder) over ``paths``, nothing else."""
     import cv2
 
     for res in resolutions:
@@ -56,8 +58,11 @@ def bare_loop(paths: list[Path], resolutions: tuple[int, ...], out: Path) -> Non
     for i, path in enumerate(paths):
         image = cv2.imread(str(path))
         for res in resolutions:
-            cv2.imwrite(str(out / str(res) / f"{i}.png"),
-                        cv2.resize(image, (res, res), interpolation=cv2.INTER_AREA))
+            small = cv2.resize(image, (res, res), interpolation=cv2.INTER_AREA)
+            if image_format == "png":
+                cv2.imwrite(str(out / str(res) / f"{i}.png"), small)
+            else:
+                (out / str(res) / f"{i}.tif").write_bytes(encode_tiff(cv2.cvtColor(small, cv2.COLOR_BGR2RGB)))
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, float]:
@@ -69,10 +74,11 @@ def timed(fn, *args, **kwargs) -> tuple[float, float]:
 
 def bench_prepare(n_images: int = 4, size: int = 4096,
                   resolutions: tuple[int, ...] = DEFAULT_RESOLUTIONS, repeats: int = 2,
-                  work_dir: str | Path | None = None, margin: float = 0.25) -> dict:
-    """Time prepare (1 worker) and the bare loop on the same ``n_images`` sources of ``size`` px.
+                  work_dir: str | Path | None = None, margin: float = 0.25, image_format: str = FORMATS[0]) -> dict:
+    """Time prepare (1 worker) and the bare loop on the same ``n_images`` sources of ``size`` px,
+    both writing ``image_format`` (tiff | png).
 
-    Returns ``{"images", "size", "resolutions", "repeats", "bare_cpu_s", "prepare_cpu_s",
+    Returns ``{"images", "size", "format", "resolutions", "repeats", "bare_cpu_s", "prepare_cpu_s",
     "ratio", "bare_wall_s", "prepare_wall_s", "ratio_wall", "prepare_s_per_image"}`` (fastest of
     the repeats); ``ratio`` = prepare / bare CPU time (goal <= 1.3).
     """
@@ -84,11 +90,11 @@ def bench_prepare(n_images: int = 4, size: int = 4096,
         paths = make_bench_sources(tmp / "capture", n_images, size, margin)
         for path in paths:   # both loops then read from the page cache
             path.read_bytes()
-        options = PrepareOptions(resolutions=tuple(resolutions), margin=margin, test_fraction=0.5)
+        options = PrepareOptions(resolutions=tuple(resolutions), margin=margin, test_fraction=0.5, format=image_format)
         cv2.setNumThreads(1)
         bare, prep = [], []
         for k in range(repeats):
-            bare.append(timed(bare_loop, paths, options.all_resolutions, tmp / f"bare{k}"))
+            bare.append(timed(bare_loop, paths, options.all_resolutions, tmp / f"bare{k}", image_format))
             shutil.rmtree(tmp / f"bare{k}")
             prep.append(timed(prepare, tmp / f"prepared{k}", studio=(tmp / "capture",),
                                options=options, workers=1, progress=False))
@@ -97,7 +103,7 @@ def bench_prepare(n_images: int = 4, size: int = 4096,
         cv2.setNumThreads(threads)
         shutil.rmtree(tmp, ignore_errors=True)
     (bare_cpu, bare_wall), (prep_cpu, prep_wall) = (tuple(map(min, zip(*t))) for t in (bare, prep))
-    return {"images": n_images, "size": size, "resolutions": list(options.all_resolutions),
+    return {"images": n_images, "size": size, "format": image_format, "resolutions": list(options.all_resolutions),
             "repeats": repeats, "bare_cpu_s": bare_cpu, "prepare_cpu_s": prep_cpu,
             "ratio": prep_cpu / bare_cpu, "bare_wall_s": bare_wall, "prepare_wall_s": prep_wall,
             "ratio_wall": prep_wall / bare_wall, "prepare_s_per_image": prep_wall / n_images}
