@@ -117,7 +117,9 @@ main = cli  # console-script entry point
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's, one per core). 1 is faster when other jobs share the cores.")
 @click.option("--train-res", type=int, default=None, help="dlib-ert: train at this resolution instead of 256 (predictions then scaled to --res); `reproduce` trains it at every R.")
 @click.option("--thread-invariant", is_flag=True, help="The same numbers with any --threads (oneDNN convolutions off; ~1.8x slower training).")
-def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, device, seed, workers, resume, force, norm, options, threads, train_res, thread_invariant):
+@click.option("--amp", is_flag=True, help="CUDA: bf16 autocast in training (the landmark heads stay float64).")
+@click.option("--channels-last", is_flag=True, help="CUDA: channels-last (NHWC) weights and activations in training.")
+def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, device, seed, workers, resume, force, norm, options, threads, train_res, thread_invariant, amp, channels_last):
     """Train METHOD (or load --checkpoint), predict the test split at RES, score it and write
     the run folder OUT/NAME (config.json, model, train_log.csv, predictions.parquet, metrics.json).
 
@@ -128,7 +130,7 @@ def run_cmd(method, res, data, preset, epochs, init, checkpoint, name, out, devi
     cfg = RunConfig(method=method, res=res, data=data, preset=preset, epochs=epochs, init=init,
                     checkpoint=checkpoint, name=name, out=out, device=device, seed=seed, workers=workers,
                     resume=resume, force=force, norm=norm, options=_options(options), train_res=train_res,
-                    thread_invariant=thread_invariant)
+                    thread_invariant=thread_invariant, amp=amp, channels_last=channels_last)
     metrics = run(cfg)
     _print_metrics(f"{method} @ {res}px -> {cfg.run_dir}", metrics)
 

@@ -64,6 +64,8 @@ class RunConfig:
     options: dict = field(default_factory=dict)
     train_res: int | None = None        # holistic methods: train here instead of preset.holistic_res
     thread_invariant: bool = False      # the same numbers with any torch thread count (facebench/nn/determinism.py)
+    amp: bool = False                   # CUDA only: bf16 autocast in training
+    channels_last: bool = False         # CUDA only: NHWC weights in training
 
     @property
     def run_dir(self) -> Path:
@@ -97,6 +99,7 @@ def run(cfg: RunConfig) -> dict:
         "checkpoint": str(Path(cfg.checkpoint).resolve()) if cfg.checkpoint else None,
         "device": cfg.device, "norm": cfg.norm, "options": cfg.options,
         **({"thread_invariant": True} if cfg.thread_invariant else {}),
+        **({"amp": True} if cfg.amp else {}), **({"channels_last": True} if cfg.channels_last else {}),
         "facebench_version": __version__, "created": _now(),
         "data_fingerprint": fingerprint.of_dataset(data.info),
     }
@@ -146,7 +149,10 @@ def _check_request(cfg: RunConfig, cls: type[Method], preset) -> tuple[PreparedD
         raise FacebenchError(f"--epochs must be at least 1, got {cfg.epochs}")
     if cfg.workers < 0:
         raise FacebenchError(f"--workers must be 0 or more, got {cfg.workers}")
-    resolve_device(cfg.device)   # an unknown device: refused before the run folder exists
+    device = resolve_device(cfg.device)   # an unknown device: refused before the run folder exists
+    if (cfg.amp or cfg.channels_last) and device.type != "cuda":
+        raise FacebenchError("--amp and --channels-last are for CUDA devices (on the CPU they only slow training); "
+                             f"--device {cfg.device} is {device.type}")
     data = PreparedDataset(cfg.data)
     if cfg.train_res is not None and not cls.any_train_res and cfg.train_res != (
             cfg.res if cls.native_res else preset.holistic_res):
@@ -260,7 +266,8 @@ def _train_or_load(cfg: RunConfig, cls: type[Method], preset, data, model_res: i
         return _load_model(cls, model_file, cfg.device, data, cfg.options)
     ctx = TrainContext(data_root=Path(data.root), res=model_res, preset=preset, run_dir=run_dir,
                        device=cfg.device, epochs=epochs, init=init, resume=cfg.resume,
-                       seed=cfg.seed, workers=cfg.workers, progress=cfg.progress, options=dict(cfg.options))
+                       seed=cfg.seed, workers=cfg.workers, progress=cfg.progress, options=dict(cfg.options),
+                       amp=cfg.amp, channels_last=cfg.channels_last)
     model = cls.train(ctx)
     if is_main_process():
         model.save(run_dir / cls.model_file)

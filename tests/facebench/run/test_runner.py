@@ -61,3 +61,13 @@ def test_an_89_point_model_on_68_point_data_is_refused_naming_the_file(
     assert "89 points (studio89)" in str(err.value) and "68 (ibug68)" in str(err.value)
     assert str(model_file) in str(err.value)
     assert not (tmp_path / "eval" / "studio-on-ibug" / runfolder.METRICS).exists()
+
+
+def test_gpu_only_training_options_are_refused_on_the_cpu(tiny_prepared: Path, tmp_path: Path) -> None:
+    from facebench.core.errors import FacebenchError
+
+    for flag in ({"amp": True}, {"channels_last": True}):
+        with pytest.raises(FacebenchError, match="are for CUDA devices"):
+            run(RunConfig(method="adc", res=256, data=tiny_prepared, preset="smoke", out=tmp_path, device="cpu",
+                          progress=False, **flag))
+    assert not any(tmp_path.iterdir())      # refused before any run folder exists
