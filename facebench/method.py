@@ -14,14 +14,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from facebench.core.prepared import PreparedDataset
 from facebench.core.presets import Preset
-
-if TYPE_CHECKING:
-    from facebench.core.prepared import PreparedDataset
 from facebench.core.schemes import Scheme
 
 FAMILIES: tuple[str, ...] = ("adc", "holistic", "ert")   # attention-driven cropping, holistic heatmaps, dlib's ERT
@@ -103,7 +101,7 @@ class Method(ABC):
         the point), image px (``facebench/eval/uncertainty.py``). None: the method has none (default)."""
         return None
 
-    def predict_prepared(self, data: "PreparedDataset", ids: list[str], res: int
+    def predict_prepared(self, data: PreparedDataset, ids: list[str], res: int
                          ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
         """Landmarks (B, N, 2) float64 of prepared samples ``ids`` at ``res`` px, and their spread
         (global and regional covariances, as :meth:`predict_spread`) or None. The default decodes the

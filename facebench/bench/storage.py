@@ -19,7 +19,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from facebench.core.prepared import PreparedDataset
 from facebench.core.tiled import TiledImage, encode_tiff
+from facebench.data.synth.config import SynthConfig
+from facebench.data.synth.generate import generate
 
 
 def _tiff(tile: int, compression: str, level: int | None) -> Callable[[np.ndarray], bytes]:
@@ -95,14 +98,10 @@ def bench_image(res: int, data: str | Path | None = None) -> np.ndarray:
     """The (R, R, 3) RGB image to measure on: the first test image of a prepared dataset at R, or a
     face rendered by facebench's synthesizer."""
     if data is not None:
-        from facebench.core.prepared import PreparedDataset
-
         ds = PreparedDataset(data)
         return ds.load_image(ds.manifest["id"][0], res)
     import cv2
 
-    from facebench.data.synth.config import SynthConfig
-    from facebench.data.synth.generate import generate
 
     with tempfile.TemporaryDirectory(prefix="facebench-bench-storage-") as tmp:
         generate(Path(tmp), SynthConfig(subjects=1, expressions=1, cameras=1, size=res), progress=False)

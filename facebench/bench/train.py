@@ -32,7 +32,12 @@ from types import MappingProxyType
 from typing import Any
 
 from facebench.core.errors import FacebenchError
+from facebench.core.prepared import PreparedDataset
 from facebench.core.presets import get_preset
+from facebench.data.prepare import PrepareOptions, prepare
+from facebench.data.synth.config import SynthConfig
+from facebench.data.synth.generate import generate
+from facebench.method import TrainContext
 from facebench.methods import METHOD_NAMES, get_method
 
 ROW_KEYS = ("method", "res", "crop", "batch", "samples_per_s", "load_ms", "step_ms", "peak_mib", "status")
@@ -67,8 +72,6 @@ def _measure(spec: TrainBenchSpec) -> dict[str, Any]:
     import numpy as np
     import torch
 
-    from facebench.core.prepared import PreparedDataset
-    from facebench.method import TrainContext
 
     torch.set_num_threads(spec.threads)
     preset = bench_preset(spec)
@@ -149,9 +152,6 @@ def run_train_spec(spec: TrainBenchSpec, timeout: float = 3600.0) -> dict[str, A
 
 def default_bench_data(resolutions: tuple[int, ...], progress: bool = True) -> Path:
     """A small prepared dataset at ``resolutions`` (plus 256), made once in the cache folder."""
-    from facebench.data.prepare import PrepareOptions, prepare
-    from facebench.data.synth.config import SynthConfig
-    from facebench.data.synth.generate import generate
 
     levels = tuple(sorted({256, *resolutions}))
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "facebench" / "bench-train"
@@ -178,7 +178,6 @@ def bench_train(methods: tuple[str, ...], resolutions: tuple[int, ...], data: st
         raise FacebenchError(f"unknown method(s) {', '.join(unknown)} (known: {', '.join(METHOD_NAMES)})")
     get_preset(preset)
     root = Path(data) if data is not None else default_bench_data(tuple(resolutions), progress)
-    from facebench.core.prepared import PreparedDataset
 
     missing = [r for r in resolutions if r not in PreparedDataset(root).resolutions]
     if missing:
