@@ -20,13 +20,15 @@ import torch
 
 from adc_model.loss import REGIONAL_UNITS, adc_loss
 from adc_model.model import ADCConfig, ADCNet, ADCOutput, make_proxy, normalise_image
-from adc_model.ops import batch_side
+from adc_model.ops import batch_side, prefetch_crops
+from adc_model.regions import region_boxes, region_indices
 from adc_model.uncertainty import predict_sources, predict_with_spread
 from facebench.core.errors import FacebenchError
 from facebench.core.io import atomic_write_bytes
 from facebench.core.prepared import PreparedDataset
 from facebench.core.presets import Preset
 from facebench.core.schemes import REGION_NAMES, Scheme, get_scheme
+from facebench.core.tiled import ImageSource
 from facebench.method import Method, TrainContext
 from facebench.nn.augment import check_augment
 from facebench.nn.blocks import count_parameters
@@ -57,6 +59,25 @@ class ADCRunConfig:
     def from_dict(cls, d: dict[str, Any]) -> "ADCRunConfig":
         d = dict(d)
         return cls(model=ADCConfig(**d.pop("model")), **d)
+
+
+@dataclass(frozen=True)
+class RegionPrefetch:
+    """The training dataset's ``prefetch`` for ADC (:class:`facebench.nn.dataset.LandmarkDataset`):
+    decode, in the DataLoader worker, the tiles under the ground-truth region boxes grown by
+    ``grow`` (1.5 covers the boxes' size and position jitter and most of the model's error), at the
+    level the model's crops will read. Picklable, for worker processes."""
+
+    regions: tuple[tuple[int, ...], ...]
+    margin: float
+    min_side: float
+    crop: int
+    grow: float = 1.5
+
+    def __call__(self, image: ImageSource, landmarks: np.ndarray, affine: np.ndarray | None) -> None:
+        res = image.width
+        boxes = region_boxes(torch.from_numpy(landmarks)[None], self.regions, res, self.margin, self.min_side * res)[0]
+        prefetch_crops(image, boxes, self.crop, None if affine is None else torch.from_numpy(affine), self.grow)
 
 
 class ADCLoss:
@@ -136,8 +157,9 @@ class ADC(Method):
         net = ADCNet(cfg.model)
         if ctx.init is not None:
             _load_weights(net, Path(ctx.init))
+        prefetch = RegionPrefetch(region_indices(data.scheme), cfg.model.margin, cfg.model.min_side, cfg.model.crop)
         dataset = LandmarkDataset(data, "train", ctx.res, proxy_res=cfg.model.proxy, max_samples=cfg.max_train_samples,
-                                  augment=cfg.augment)
+                                  augment=cfg.augment, prefetch=prefetch)
         if len(dataset) == 0:
             raise FacebenchError("the prepared dataset has no training samples", ctx.data_root)
         loss_fn = ADCLoss(data.scheme.regional, cfg.model.proxy, cfg.regional_units)
@@ -177,7 +199,8 @@ class ADC(Method):
         image = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)  # (B, 3, R, R) uint8, host
         device = self.net.device
         proxy = make_proxy(image, self.config.model.proxy)
-        self.net.eval()
+        if self.net.training:
+            self.net.eval()
         with torch.no_grad():
             return self.net(normalise_image(proxy.to(device)), image), proxy
 

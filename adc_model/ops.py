@@ -141,9 +141,26 @@ class _CropPlan(NamedTuple):
     window: tuple[int, int, int, int]     # rows [r0, r1) x cols [c0, c1) of the source the samples read
 
 
-def _plan(image: Tensor | ImageSource, box: Tensor, size: int, max_subsamples: int, affine: Tensor | None) -> _CropPlan:
+def prefetch_crops(image: ImageSource, boxes: Tensor, size: int, affine: Tensor | None = None,
+                   grow: float = 1.0) -> None:
+    """Decode now the tiles that :func:`roi_crop` of ``boxes`` (K, 4) would read, each box grown by
+    ``grow`` about its centre (at the pyramid level the box itself would be read from). A training
+    DataLoader worker calls it with the boxes it expects (around the ground-truth regions), so the
+    step, which reads the boxes the model predicts, finds their tiles decoded: the decoding runs in
+    the workers, beside the accelerator, not in the training process."""
+    with torch.no_grad():
+        boxes = boxes.detach().double()
+        matrix = None if affine is None else affine.detach().double()
+        plans = [_plan(image, box, size, 0, matrix, grow) for box in boxes]
+    for source in {id(p.source): p.source for p in plans}.values():
+        source.prefetch([p.window for p in plans if p.source is source])
+
+
+def _plan(image: Tensor | ImageSource, box: Tensor, size: int, max_subsamples: int, affine: Tensor | None,
+          grow: float = 1.0) -> _CropPlan:
     """Where and how one box (4,) is sampled: the pyramid level (for a :class:`PyramidImage`), the box
-    or box-to-level affine map in that level's px, the samples per output pixel and the window."""
+    or box-to-level affine map in that level's px, the samples per output pixel and the window
+    (of the box grown by ``grow`` about its centre: :func:`prefetch_crops`)."""
     dtype = box.dtype
     matrix = torch.eye(2, 3, dtype=dtype) if affine is None else affine     # box frame -> R px
     fixed = box.detach()
@@ -161,9 +178,17 @@ def _plan(image: Tensor | ImageSource, box: Tensor, size: int, max_subsamples: i
     axis_aligned = bool(matrix[0, 1] == 0 and matrix[1, 0] == 0 and matrix[0, 0] > 0 and matrix[1, 1] > 0)
     if axis_aligned:   # separable: the box itself, mapped (differentiably) into the source's px
         mapped = torch.cat([box[:2] * matrix.diagonal() + matrix[:, 2], box[2:] * matrix.diagonal() + matrix[:, 2]])
-        return _CropPlan(source, mapped, None, k, _window(mapped.detach(), height, width))
-    corners = _apply_affine(_corners(fixed), matrix)
+        return _CropPlan(source, mapped, None, k, _window(_grown(mapped.detach(), grow), height, width))
+    corners = _apply_affine(_corners(_grown(fixed, grow)), matrix)
     return _CropPlan(source, box, matrix, k, _window(geometry.points_box(corners), height, width))
+
+
+def _grown(box: Tensor, grow: float) -> Tensor:
+    """A box (4,) scaled by ``grow`` about its centre."""
+    if grow == 1.0:
+        return box
+    centre, half = (box[:2] + box[2:]) * 0.5, (box[2:] - box[:2]) * 0.5 * grow
+    return torch.cat([centre - half, centre + half])
 
 
 def _corners(box: Tensor) -> Tensor:

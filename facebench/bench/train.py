@@ -41,7 +41,7 @@ from facebench.method import TrainContext
 from facebench.methods import METHOD_NAMES, get_method
 
 ROW_KEYS = ("method", "res", "crop", "batch", "samples_per_s", "load_ms", "step_ms", "peak_mib", "status")
-PREDICT_IMAGES = 4   # test images timed for predict_ms (after one warm-up image)
+PREDICT_IMAGES = 8   # test images timed for predict_ms (after one warm-up image)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -13,6 +14,7 @@ from torch.utils.data import default_collate
 from facebench.core.errors import FacebenchError
 from facebench.core.prepared import PROXY_RES, PreparedDataset
 from facebench.core.schemes import Scheme
+from facebench.core.tiled import ImageSource
 from facebench.nn.augment import apply_lut, check_augment, random_colour_lut
 from facebench.nn.augment_recipe import augment_sample
 
@@ -33,15 +35,20 @@ class LandmarkDataset(torch.utils.data.Dataset):
     training recipe (:mod:`facebench.nn.augment_recipe`), which adds ``affine`` (2, 3) float64
     (augmented R px -> image px, for the RoI crops) and ``degrade`` (3,) float32 (crop
     degradations). The colour table of either reaches the R image as the pyramid's look-up table,
-    applied to the pixels read. ``max_samples`` keeps that many samples evenly spaced over the
+    applied to the pixels read. ``prefetch(image, landmarks, affine)``, optional, is called on a
+    lazily read R image with the item's landmarks (R px, augmented frame) and affine (or None): a
+    method decodes there, in the DataLoader's workers, the tiles its crops will need
+    (:func:`adc_model.ops.prefetch_crops`). ``max_samples`` keeps that many samples evenly spaced over the
     split (deterministic, and every subject stays represented).
     """
 
     def __init__(self, root_or_prepared: str | Path | PreparedDataset, split: str, res: int,
-                 proxy_res: int = PROXY_RES, max_samples: int | None = None, augment: str = "none") -> None:
+                 proxy_res: int = PROXY_RES, max_samples: int | None = None, augment: str = "none",
+                 prefetch: Callable[[ImageSource, np.ndarray, np.ndarray | None], None] | None = None) -> None:
         ds = root_or_prepared if isinstance(root_or_prepared, PreparedDataset) else PreparedDataset(root_or_prepared)
         self.prepared, self.res, self.proxy_res = ds, int(res), int(proxy_res)
         self.augment = check_augment(augment)
+        self.prefetch = prefetch
         for r in (self.res, self.proxy_res):
             if r not in ds.resolutions:
                 prepared = ", ".join(map(str, ds.resolutions))
@@ -94,6 +101,8 @@ class LandmarkDataset(torch.utils.data.Dataset):
             image = self._tensor(self.prepared.open_image(sample_id, self.res, item["lut"]).read(0, None, 0, None))
         else:
             image = self.prepared.open_pyramid(sample_id, self.res, item["lut"])
+            if self.prefetch is not None:
+                self.prefetch(image, np.asarray(item["landmarks"], dtype=np.float64), item["affine"])
         out = {
             "image": image,
             "landmarks": torch.from_numpy(np.asarray(item["landmarks"], dtype=np.float32).copy()),
