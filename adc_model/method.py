@@ -157,7 +157,10 @@ class ADC(Method):
         net = ADCNet(cfg.model)
         if ctx.init is not None:
             _load_weights(net, Path(ctx.init))
-        prefetch = RegionPrefetch(region_indices(data.scheme), cfg.model.margin, cfg.model.min_side, cfg.model.crop)
+        # With loader workers, they decode the crops' tiles beside the training process; without, the
+        # step decodes exactly the tiles its boxes need (prefetching would only add work).
+        prefetch = RegionPrefetch(region_indices(data.scheme), cfg.model.margin, cfg.model.min_side,
+                                  cfg.model.crop) if ctx.workers > 0 else None
         dataset = LandmarkDataset(data, "train", ctx.res, proxy_res=cfg.model.proxy, max_samples=cfg.max_train_samples,
                                   augment=cfg.augment, prefetch=prefetch)
         if len(dataset) == 0:
