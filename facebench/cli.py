@@ -371,7 +371,8 @@ def export_cmd(run_dir, onnx_file, res):
 
 @cli.group("bench")
 def bench_group() -> None:
-    """Benchmarks: peak training memory (memory), ..."""
+    """Benchmarks: peak training memory (memory), speed, prepare, synth, and a trained run on real
+    photographs (real-photos)."""
 
 
 @bench_group.command("memory")
@@ -460,6 +461,29 @@ def bench_synth_cmd(subjects, expressions, cameras, size, image_format, as_json)
         click.echo(f"synth {r['synth_cpu_s_per_image']:.2f} s CPU / image vs bare imwrite "
                    f"{r['bare_cpu_s_per_image']:.2f} s CPU / image over {r['images']} x {size}px {image_format} "
                    f"-> ratio {r['ratio']:.2f} (wall {r['ratio_wall']:.2f})")
+
+
+@bench_group.command("real-photos")
+@click.option("--run", "run_dir", required=True, type=click.Path(path_type=Path), help="Run folder to check (any method: adc, dlib-ert, ...).")
+@click.option("--sizes", default="2048,4096", show_default=True, callback=lambda ctx, p, v: _int_list(v), help="Comma-separated longer sides the portraits are also enlarged to (bicubic), besides their own size.")
+@click.option("--lfw", type=click.IntRange(0, 100), default=10, show_default=True, help="How many of scikit-image's LFW face thumbnails (25 px, enlarged to 200) to add.")
+@click.option("--passes", type=click.IntRange(min=1), default=2, show_default=True, help="As `facebench predict --passes`.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of the per-photo rows instead of a table.")
+def bench_real_photos_cmd(run_dir, sizes, lfw, passes, device, as_json):
+    """RUN's NME on real face photographs shipped with installed packages (scikit-image's astronaut
+    and LFW thumbnails, matplotlib's grace_hopper), the portraits also enlarged to --sizes. The
+    stand-in ground truth is dlib's public 68-point model (needs: pip install
+    face_recognition_models; facebench never ships or downloads it). Each photo is predicted with
+    the true face box given (as `predict --box`) and with the face detector (as `predict`); NME over
+    the 68 iBUG points (a studio89 run's first 68), normalised by the outer eye corners. One row
+    per photo and size, then the means."""
+    import json
+
+    from facebench.bench.real_photos import bench_real_photos, rows_json, rows_markdown
+
+    rows = bench_real_photos(run_dir, sizes=sizes, lfw=lfw, passes=passes, device=device)
+    click.echo(json.dumps(rows_json(rows)) if as_json else rows_markdown(rows))
 
 
 @cli.command("reproduce")

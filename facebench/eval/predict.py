@@ -96,7 +96,8 @@ class FaceLandmarks(NamedTuple):
 
 # ---- faces --------------------------------------------------------------------------------------
 
-def _detector():
+def face_detector():
+    """dlib's frontal (HOG) face detector."""
     import dlib
 
     return dlib.get_frontal_face_detector()
@@ -109,7 +110,7 @@ def detect_faces(image: np.ndarray, detector: Any = None, max_side: int = DETECT
     found at their own size."""
     import cv2
 
-    detector = detector or _detector()
+    detector = detector or face_detector()
     height, width = image.shape[:2]
     factor = min(1.0, max_side / max(height, width))
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
@@ -154,7 +155,7 @@ def calibrate_detector(samples: Iterable[tuple[np.ndarray, np.ndarray]], detecto
     """Fit :class:`DetectorCalibration` from (image (H, W, 3) RGB, landmarks (N, 2)) pairs: the
     median over faces of (landmark-box centre - rectangle centre) / side and of landmark-box
     longer side / rectangle side. Faces the detector misses are skipped."""
-    detector = detector or _detector()
+    detector = detector or face_detector()
     rows = []
     for image, points in samples:
         det = detect_face(image, detector)
@@ -365,7 +366,7 @@ def predict_images(images: list[Path], run: Path | None, out: Path | None = None
     loaded = load_run(run, device) if onnx is None else load_onnx(onnx)
     if loaded.note and progress:
         print(f"note: {loaded.note}", file=sys.stderr)
-    detector = None if box is not None else _detector()
+    detector = None if box is not None else face_detector()
     bar = dict(file=sys.stderr, disable=not progress or len(images) < 2, unit="image")
     faces = {path: _faces_of(path, box, detector, max_faces) for path in tqdm(images, desc="detect", **bar)}
     no_face = [path for path in images if not faces[path]]
