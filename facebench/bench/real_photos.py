@@ -156,8 +156,8 @@ def bench_real_photos(run: Path, sizes: tuple[int, ...] = (2048, 4096), lfw: int
     """Rows of :class:`PhotoRow`: every shipped photo at its own size, and the portraits also
     enlarged to each of ``sizes``. ``reference`` replaces dlib's public model (tests); a photo in
     which the detector finds no face at its own size has no stand-in and is left out."""
+    loaded = load_run(run, device)   # the run's errors first: they do not depend on the user's packages
     reference = reference or dlib_reference()
-    loaded = load_run(run, device)
     detector = face_detector()
     rows = []
     for name, set_name, photo in (photos if photos is not None else shipped_photos(lfw)):
