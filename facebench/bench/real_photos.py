@@ -32,7 +32,7 @@ import importlib.util
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -150,19 +150,27 @@ def score_photo(photo: np.ndarray, ref: np.ndarray, loaded: LoadedRun, passes: i
     return PhotoRow(name, set_name, photo.shape[1], photo.shape[0], round(iod, 2), _nme68(by_box, ref), nme_detector)
 
 
+class RealPhotos(NamedTuple):
+    """What :func:`bench_real_photos` measured."""
+
+    rows: list[PhotoRow]
+    left_out: list[str]    # photos in which the detector found no face at their own size (no stand-in)
+
+
 def bench_real_photos(run: Path, sizes: tuple[int, ...] = (2048, 4096), lfw: int = 10, passes: int = 2,
                       device: str = "auto", reference: Reference | None = None,
-                      photos: Iterator[tuple[str, str, np.ndarray]] | None = None) -> list[PhotoRow]:
+                      photos: Iterator[tuple[str, str, np.ndarray]] | None = None) -> RealPhotos:
     """Rows of :class:`PhotoRow`: every shipped photo at its own size, and the portraits also
     enlarged to each of ``sizes``. ``reference`` replaces dlib's public model (tests); a photo in
-    which the detector finds no face at its own size has no stand-in and is left out."""
+    which the detector finds no face at its own size has no stand-in: it is named in ``left_out``."""
     loaded = load_run(run, device)   # the run's errors first: they do not depend on the user's packages
     reference = reference or dlib_reference()
     detector = face_detector()
-    rows = []
+    rows, left_out = [], []
     for name, set_name, photo in (photos if photos is not None else shipped_photos(lfw)):
         found = detect_faces(photo, detector)
         if not found:
+            left_out.append(name)
             continue
         ref = reference(photo, found[0])                       # (68, 2) at the photo's own size
         rows.append(score_photo(photo, ref, loaded, passes, detector, name, set_name))
@@ -175,7 +183,7 @@ def bench_real_photos(run: Path, sizes: tuple[int, ...] = (2048, 4096), lfw: int
             rows.append(score_photo(big, ref_big, loaded, passes, detector, name, set_name))
     if not rows:
         raise FacebenchError("the face detector found no face in any shipped photo")
-    return rows
+    return RealPhotos(rows, left_out)
 
 
 def summary(rows: list[PhotoRow]) -> list[dict]:
@@ -189,8 +197,8 @@ def summary(rows: list[PhotoRow]) -> list[dict]:
     return out
 
 
-def rows_markdown(rows: list[PhotoRow]) -> str:
-    """One table row per photo and size, then the means."""
+def rows_markdown(rows: list[PhotoRow], left_out: list[str] = ()) -> str:
+    """One table row per photo and size, then the means, then the photos left out."""
     lines = ["| photo | set | size (w x h) | IOD px | NME, box given | NME, detector |", "|---|---|---|---|---|---|"]
     for r in rows:
         det = "no face" if math.isnan(r.nme_detector) else f"{100 * r.nme_detector:.2f} %"
@@ -199,6 +207,9 @@ def rows_markdown(rows: list[PhotoRow]) -> str:
     for s in summary(rows):
         det = "-" if math.isnan(s["nme_detector"]) else f"{100 * s['nme_detector']:.2f} % ({s['detector_found']} found)"
         lines.append(f"| **mean** | {s['set']} | {s['rows']} rows | | **{100 * s['nme_box']:.2f} %** | {det} |")
+    if left_out:
+        lines += ["", f"Left out (no face found by the detector at the photo's own size, so no stand-in): "
+                      f"{', '.join(left_out)}."]
     return "\n".join(lines)
 
 

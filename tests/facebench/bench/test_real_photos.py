@@ -80,7 +80,9 @@ def test_shipped_photos_are_real_faces_of_known_sizes():
 
 
 def test_bench_with_a_fake_annotation_source(dlib_run):
-    rows = bench_real_photos(dlib_run, sizes=(1024,), lfw=1, passes=1, device="cpu", reference=_template_reference)
+    rows, left_out = bench_real_photos(dlib_run, sizes=(1024,), lfw=1, passes=1, device="cpu",
+                                       reference=_template_reference)
+    assert left_out == []
     assert [(r.photo, r.width) for r in rows] == [("astronaut", 512), ("astronaut", 1024), ("grace_hopper", 512),
                                                   ("grace_hopper", 874), ("lfw00", 200)]
     # The stand-in is made once, at the photo's own size, and mapped to the enlarged one.
@@ -90,6 +92,7 @@ def test_bench_with_a_fake_annotation_source(dlib_run):
     assert [m["set"] for m in means] == ["lfw", "portrait", "all"]
     assert means[-1]["nme_box"] == pytest.approx(np.mean([r.nme_box for r in rows]))
     assert rows_markdown(rows).count("\n") == 2 + len(rows) + 3 - 1
+    assert rows_markdown(rows, ["lfw04"]).endswith("so no stand-in): lfw04.")
     assert json.loads(json.dumps(rows_json(rows)))[0]["photo"] == "astronaut"
 
 

@@ -84,7 +84,8 @@ def test_predict_writes_one_pts_and_overlay_per_face(run, two_faces, tmp_path):
     first, second = outcome.predictions
     assert (first.face, second.face, first.faces) == (0, 1, 2)
     assert first.pts_path == tmp_path / "two.pts" and second.pts_path == tmp_path / "two.face1.pts"
-    assert first.overlay_path == tmp_path / "two.landmarks.png" and second.overlay_path == tmp_path / "two.face1.landmarks.png"
+    assert first.overlay_path == tmp_path / "two.landmarks.png"
+    assert second.overlay_path == tmp_path / "two.face1.landmarks.png"
     for r, face in ((first, big), (second, small)):
         assert read_pts(r.pts_path).shape == (89, 2) and r.overlay_path.exists()
         assert _inside((r.crop_box[:2] + r.crop_box[2:]) / 2, face)   # the crop is around its own face
@@ -96,13 +97,15 @@ def test_max_faces_and_box_predict_fewer_faces(run, two_faces, tmp_path):
     result = CliRunner().invoke(cli, ["predict", str(path), "--run", str(run), "--max-faces", "1", "--passes", "1",
                                       "--out", str(tmp_path / "one")])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == ["two.landmarks.png", "two.pts", "two.uncertainty.json"]
+    written = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert written == ["two.landmarks.png", "two.pts", "two.uncertainty.json"]
     assert "face 0 of" not in result.output
     box = ",".join(f"{v:.2f}" for v in big)
     result = CliRunner().invoke(cli, ["predict", str(path), "--run", str(run), "--box", box, "--passes", "1",
                                       "--out", str(tmp_path / "box")])
     assert result.exit_code == 0 and not (tmp_path / "box" / "two.face1.pts").exists()
-    result = CliRunner().invoke(cli, ["predict", str(path), "--run", str(run), "--passes", "1", "--out", str(tmp_path / "all")])
+    result = CliRunner().invoke(cli, ["predict", str(path), "--run", str(run), "--passes", "1",
+                                      "--out", str(tmp_path / "all")])
     assert result.exit_code == 0 and "face 1 of 2" in result.output and (tmp_path / "all" / "two.face1.pts").exists()
 
 
@@ -116,7 +119,8 @@ def test_an_image_without_a_face_is_named_and_exits_1(run, two_faces, tmp_path):
     assert (tmp_path / "o" / "two.pts").exists() and not (tmp_path / "o" / "blank.pts").exists()
     other = tmp_path / "other.png"
     cv2.imwrite(str(other), np.full((300, 300, 3), 40, np.uint8))
-    result = CliRunner().invoke(cli, ["predict", str(blank), str(other), "--run", str(run), "--out", str(tmp_path / "p")])
+    result = CliRunner().invoke(cli, ["predict", str(blank), str(other), "--run", str(run),
+                                      "--out", str(tmp_path / "p")])
     assert result.exit_code == 2 and "no face found in any of the 2 images" in result.output
     assert not (tmp_path / "p").exists()
 
