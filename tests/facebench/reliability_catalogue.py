@@ -639,6 +639,28 @@ case("predict", "again-over-own", "predict twice into one --out (replaces its ow
          __import__("facebench.cli").cli.cli, _predict(w, "--box", "60,60,260,260", "--passes", "1", "--out", str(t / "o"))),
          _predict(w, "--box", "60,60,260,260", "--passes", "1", "--out", str(t / "o")))[1], ok=True)
 
+case("predict", "max-faces-0", "--max-faces 0", lambda w, t: _predict(w, "--max-faces", "0"), "--max-faces")
+case("predict", "no-face", "an image without a face, and no --box",
+     lambda w, t: (_write_blank(t / "blank.png"), _predict(w, image=t / "blank.png"))[1], "blank.png")
+case("predict", "no-face-in-any", "two images, neither with a face",
+     lambda w, t: (_write_blank(t / "a.png"), _write_blank(t / "b.png"), _predict(w, str(t / "b.png"), image=t / "a.png"))[2],
+     "--box")
+
+
+def _write_blank(path: Path) -> None:
+    import cv2
+
+    cv2.imwrite(str(path), np.full((200, 200, 3), 90, np.uint8))
+
+
+# -- bench real-photos ------------------------------------------------------------------------------
+case("bench", "real-photos-run-missing", "real-photos: --run folder missing",
+     lambda w, t: ["bench", "real-photos", "--run", str(t / "r")], "r")
+case("bench", "real-photos-sizes-0", "real-photos: --sizes 0",
+     lambda w, t: ["bench", "real-photos", "--run", str(w.run), "--sizes", "0"], "--sizes")
+case("bench", "real-photos-lfw-101", "real-photos: --lfw 101",
+     lambda w, t: ["bench", "real-photos", "--run", str(w.run), "--lfw", "101"], "--lfw")
+
 # -- synth -----------------------------------------------------------------------------------------
 
 
