@@ -109,15 +109,16 @@ def roi_crop(image: Tensor | ImageSource, boxes: Tensor, size: int, max_subsampl
 
     ``affine`` (2, 3), optional: the boxes are in an augmented frame and this matrix maps its px to
     the image's px (the training recipe's similarity transform, facebench/nn/augment_recipe.py). It is
-    composed into the sample grid, so the image itself is never warped. A rotated grid is not
-    separable: the window is first averaged over f x f pixel blocks, f = k // 2 (exact area
-    averaging, cheap), and the rotated grid then takes ceil(k / f) bilinear samples per output pixel
-    and axis from the averaged window (:func:`_pooled_crop`). Its kernel is the same box
-    average widened by f source px, at most half an output pixel; the training recipe blurs the
-    crops by 0.4-1.5 output px besides (docs/design.md, "The RoI crop").
+    composed into the sampling, so the image itself is never warped. A rotated box is not
+    separable: it is cropped in two resamplings (:func:`_rotated_crop`), the axis-aligned bounding
+    box of the mapped box by the exact separable RoIAlign at the box's own pixel size, then the
+    rotation by one bilinear sample per output pixel from that small crop (a kernel about a quarter
+    of an output pixel wider than RoIAlign's; the training recipe blurs the crops by 0.4-1.5 output
+    px besides: docs/design.md, "The RoI crop"). Its cost is that of the crop, as for an
+    axis-aligned box, not that of a grid over the source window.
 
     A :class:`~facebench.core.tiled.PyramidImage` (a prepared sample with its lower levels) is read
-    at the coarsest level where the box still spans two pixels per output pixel: the same area
+    at the coarsest level where the box still spans ``LEVEL_DETAIL`` pixels per output pixel: the same area
     average, computed by ``prepare`` already, so the pixels decoded and sampled per box are bounded
     by the crop size at any R.
     """
@@ -137,7 +138,8 @@ def roi_crop(image: Tensor | ImageSource, boxes: Tensor, size: int, max_subsampl
         if p.affine is None:
             crops.append(_separable_crop(window, p.box, p.window[0], p.window[2], *image_size(p.source), size, p.k))
         else:
-            crops.append(_pooled_crop(window, p.box, p.window[0], p.window[2], size, p.k, p.affine))
+            crops.append(_rotated_crop(window, p.box, p.window[0], p.window[2], *image_size(p.source), size,
+                                       p.affine, max_subsamples))
     return torch.cat(crops).to(boxes.device)
 
 
@@ -242,36 +244,30 @@ def _separable_crop(window: Tensor, box: Tensor, r0: int, c0: int, height: int, 
     return (cols * wx[None, None]).sum(-1)[None]                             # (1, C, size, size)
 
 
-def _pooled_crop(window: Tensor, box: Tensor, r0: int, c0: int, size: int, k: int, affine: Tensor) -> Tensor:
-    """RoIAlign of a box (4,) in the frame ``affine`` maps to the image, from the pixel window
-    (C, h, w) whose top-left pixel is image pixel (r0, c0): the window averaged over f x f blocks
-    (f = k // 2; its border replicated up to a multiple of f), then ceil(k / f) bilinear samples per
-    output pixel and axis on the rotated grid -> (1, C, size, size)."""
+def _rotated_crop(window: Tensor, box: Tensor, r0: int, c0: int, height: int, width: int, size: int,
+                  affine: Tensor, max_subsamples: int) -> Tensor:
+    """RoIAlign of a box (4,) in the frame ``affine`` maps to the image (rotated, scaled), from the
+    pixel window (C, h, w) whose top-left pixel is image pixel (r0, c0) -> (1, C, size, size), in two
+    resamplings: the axis-aligned bounding box of the mapped box, cropped by :func:`_separable_crop`
+    (exact anti-aliasing) at the resolution the box itself gets (``size`` px across it), then the
+    rotation by bilinear sampling of that small crop, one sample per output pixel. Both steps are
+    differentiable w.r.t. the box."""
     dtype = box.dtype
-    f = max(1, k // 2)
-    x = window.to(dtype)[None]
-    _, _, h, w = x.shape
-    if f > 1:
-        pad_h, pad_w = -h % f, -w % f
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        x = F.avg_pool2d(x, f)
-    # the averaged window's outer edges in image px: block (i, j) spans f source pixels
-    window_box = torch.tensor([c0 - 0.5, r0 - 0.5, c0 - 0.5 + f * x.shape[-1], r0 - 0.5 + f * x.shape[-2]],
-                              dtype=dtype, device=window.device)
-    kk = max(1, math.ceil(k / f - 1e-9))
-    fine = size * kk
-    centres = torch.arange(fine, dtype=dtype, device=window.device)
-    grid = torch.stack(torch.meshgrid(centres, centres, indexing="xy"), dim=-1).reshape(-1, 2)  # (fine², 2) (x, y)
+    outer = geometry.points_box(_apply_affine(_corners(box), affine))            # (4,) image px
+    side = float((box[2:] - box[:2]).detach().max()) * float(affine[:, :2].detach().det().abs().sqrt())
+    span = float((outer[2:] - outer[:2]).detach().max())
+    inner = max(size, math.ceil(size * span / max(side, 1e-6) - 1e-9))           # bounding-crop px
+    mid = _separable_crop(window, outer, r0, c0, height, width, inner, subsamples_for(span, inner, max_subsamples))
+    centres = torch.arange(size, dtype=dtype, device=window.device)
+    grid = torch.stack(torch.meshgrid(centres, centres, indexing="xy"), dim=-1).reshape(-1, 2)  # (size², 2) (x, y)
     # crop px -> box frame (geometry.from_crop) -> image px (affine) -> grid_sample's [-1, 1] over the
-    # window (geometry.to_grid_sample), composed into one 2 x 3 map before it touches the fine² points
-    scale = (box[2:] - box[:2]) / fine
-    to_norm = 2.0 / (window_box[2:] - window_box[:2])
+    # bounding crop, whose outer pixel edges are ``outer`` (geometry.to_grid_sample), as one 2 x 3 map
+    scale = (box[2:] - box[:2]) / size
+    to_norm = 2.0 / (outer[2:] - outer[:2])
     linear = to_norm[:, None] * affine[:, :2] * scale[None, :]
-    shift = to_norm * (affine[:, :2] @ (0.5 * scale + box[:2]) + affine[:, 2] - window_box[:2]) - 1.0
-    norm = (grid @ linear.T + shift).reshape(1, fine, fine, 2)
-    sampled = F.grid_sample(x, norm, mode="bilinear", padding_mode="border", align_corners=False)
-    return F.avg_pool2d(sampled, kk) if kk > 1 else sampled                # (1, C, size, size)
+    shift = to_norm * (affine[:, :2] @ (0.5 * scale + box[:2]) + affine[:, 2] - outer[:2]) - 1.0
+    norm = (grid @ linear.T + shift).reshape(1, size, size, 2)
+    return F.grid_sample(mid, norm, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def roi_crop_batch(images: Tensor | Sequence[ImageSource], boxes: Tensor, size: int, max_subsamples: int = 0,
