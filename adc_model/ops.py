@@ -39,11 +39,13 @@ def soft_argmax2d(heatmaps: Tensor) -> Tensor:
 
 
 # A box read from a pyramid is read at the coarsest level where it still spans this many level
-# pixels per crop pixel. Measured on a prepared 4096 face (eye boxes of 450-1400 px cropped to 128):
-# mean difference from the exact area average of the 4096 pixels 0.13-0.26 grey levels at 2, 0.18-0.41
-# at 1.5, 0.41-0.79 at 1 (reading the 4096 level itself: 0.001-0.024); 1.5 decodes 4x fewer pixels
-# than 2 for boxes 3-4x the crop (docs/design.md, "Storage formats").
-LEVEL_DETAIL = 1.5
+# pixels per crop pixel; RoIAlign then takes k = ceil(side / size) >= 1 samples per crop pixel and
+# axis there, and the level's pixels are themselves area averages of the R image. Measured on a
+# prepared 4096 face (eye boxes of 450-1400 px cropped to 128): mean difference from the exact area
+# average of the 4096 pixels 0.41-0.79 grey levels at 1, 0.18-0.41 at 1.5, 0.13-0.26 at 2 (reading
+# the 4096 level itself: 0.001-0.024); 1 decodes and samples 2-4x less than 1.5-2 (ADC training at
+# 4096 with 128 px crops: 0.81-0.85x the samples/s at 256, against 0.59-0.68x at 1.5; BENCHMARKS.md).
+LEVEL_DETAIL = 1.0
 
 
 def subsamples_for(side: float, size: int, max_subsamples: int = 0) -> int:
