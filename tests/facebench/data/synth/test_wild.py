@@ -166,3 +166,12 @@ def test_cli_look(tmp_path):
     assert (tmp_path / "w" / "s000" / "neutral" / "cam0.occluded.json").is_file()
     bad = runner.invoke(cli, ["synth", str(tmp_path / "x"), "--look", "outdoor"])
     assert bad.exit_code == 2 and "outdoor" in bad.output
+
+
+def test_prepare_reads_a_wild_capture_and_its_default_is_mixed(wild, tmp_path):
+    from facebench.data.prepare import DEFAULT_SYNTH, PrepareOptions, prepare
+
+    assert DEFAULT_SYNTH.look == "mixed"
+    summary = prepare(tmp_path / "data", studio=(wild,), options=PrepareOptions(resolutions=(256,)), workers=1,
+                      progress=False)
+    assert summary.counts["total"] == 12 and summary.written == 12
