@@ -13,6 +13,7 @@ from facebench.core.errors import FacebenchError
 from facebench.core.presets import PRESETS
 from facebench.core.schemes import SCHEMES
 from facebench.core.tiled import FORMATS
+from facebench.data.synth.config import LOOKS
 from facebench.eval.metrics import NORMS
 
 DEFAULT_DATA = Path("data/default")   # where `facebench prepare` with no input writes
@@ -203,9 +204,12 @@ def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, marg
     OUT/manifest.parquet, OUT/images/<R>/<id>.tif (.png with --format png) and OUT/dataset.json.
 
     \b
-    With no input option, synthesizes the default studio capture into
-    data/synth-default/ (a cache, reused) and prepares it into data/default/
-    (--out overrides), both relative to the current directory.
+    With no input option, synthesizes the default capture (12 subjects x 4
+    expressions x 4 cameras at 4096 px, the studio look; synthesize a wild or
+    mixed capture with facebench synth --look and pass it with --studio) into
+    data/synth-default/ (a cache, reused) and
+    prepares it into data/default/ (--out overrides), both relative to the
+    current directory.
 
     \b
     Crop: the landmark box squared, --margin of its longer side added on each
@@ -289,20 +293,23 @@ def report_cmd(runs_dir, out, with_paper):
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--annotator-noise", "annotator_noise", type=click.FloatRange(min=0.0), default=0.0, show_default=True, metavar="PX", help="Std of Gaussian noise added to the landmarks, px at --size.")
 @click.option("--format", "image_format", type=click.Choice(["png", "jpg"]), default="png", show_default=True, help="png (lossless, ~13 MB at 4096) or jpg (quality 95, ~1-2 MB).")
+@click.option("--look", type=click.Choice(list(LOOKS)), default="studio", show_default=True, help="studio: the rig, studio lights and grey backdrop (the images of earlier versions, byte for byte). wild: each image its own random camera (yaw up to 65 deg, pitch, roll, distance 0.35-3 m, framing), lighting (1-3 lights, colour temperature, hardness, ambient), procedural background, occluders (glasses, hair, hand, object; the covered points flagged in <camera>.occluded.json) and camera finish (defocus, motion blur, exposure, white balance, noise, JPEG). mixed: each image studio or wild at random, half and half.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def synth_cmd(out, subjects, expressions, cameras, size, seed, workers, annotator_noise, image_format, quiet):
+def synth_cmd(out, subjects, expressions, cameras, size, seed, workers, annotator_noise, image_format, look, quiet):
     """Synthesize a multi-view studio capture into OUT: OUT/<subject>/<expression>/<camera>.png
     with a sibling .pts (studio89, 89 points, 0-based, exact sub-pixel projections) and
     OUT/capture.json (scheme, calibrated rig, expressions, subject parameters, seed, size).
 
     Each subject is a procedural 3-D head; each expression deforms it; each camera is a calibrated
     perspective view under studio lighting. Existing images are kept, so an interrupted run
-    resumes. See docs/landmarks.md for the 89 points."""
+    resumes. With --look wild or mixed, each image also gets <camera>.occluded.json: a 0/1 per
+    landmark (1: under an occluder, still annotated at its exact place) and what the image drew.
+    See docs/landmarks.md for the 89 points, docs/design.md for the wild look."""
     from facebench.data.synth.config import SynthConfig
     from facebench.data.synth.generate import generate
 
     cfg = SynthConfig(subjects=subjects, expressions=expressions, cameras=cameras, size=size, seed=seed,
-                      annotator_noise=annotator_noise, image_format=image_format)
+                      annotator_noise=annotator_noise, image_format=image_format, look=look)
     summary = generate(out, cfg, workers=workers, progress=not quiet)
     click.echo(f"{summary['written']} images written, {summary['kept']} kept, {summary['images']} in {out} "
                f"({summary['seconds']:.1f} s)")
@@ -492,8 +499,9 @@ def bench_prepare_cmd(images, size, repeats, image_format, as_json):
 @click.option("--cameras", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--size", type=click.IntRange(64), default=4096, show_default=True, help="Image side (px).")
 @click.option("--format", "image_format", type=click.Choice(["png", "jpg"]), default="png", show_default=True)
+@click.option("--look", type=click.Choice(list(LOOKS)), default="studio", show_default=True, help="The capture's look (facebench synth --look).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def bench_synth_cmd(subjects, expressions, cameras, size, image_format, as_json):
+def bench_synth_cmd(subjects, expressions, cameras, size, image_format, look, as_json):
     """The synthesizer (1 process, 1 OpenCV thread) against a bare cv2.imwrite loop writing the
     same images, as a ratio of CPU times measured in one run; also CPU s per image (goal <= 3 s
     at 4096 px)."""
@@ -502,12 +510,12 @@ def bench_synth_cmd(subjects, expressions, cameras, size, image_format, as_json)
     from facebench.bench.synth import bench_synth
 
     r = bench_synth(subjects=subjects, expressions=expressions, cameras=cameras, size=size,
-                    image_format=image_format)
+                    image_format=image_format, look=look)
     if as_json:
         click.echo(json.dumps(r))
     else:
         click.echo(f"synth {r['synth_cpu_s_per_image']:.2f} s CPU / image vs bare imwrite "
-                   f"{r['bare_cpu_s_per_image']:.2f} s CPU / image over {r['images']} x {size}px {image_format} "
+                   f"{r['bare_cpu_s_per_image']:.2f} s CPU / image over {r['images']} x {size}px {image_format} {look} "
                    f"-> ratio {r['ratio']:.2f} (wall {r['ratio_wall']:.2f})")
 
 

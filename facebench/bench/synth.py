@@ -24,16 +24,17 @@ from facebench.data.synth.generate import encode_params, generate
 
 
 def bench_synth(subjects: int = 1, expressions: int = 2, cameras: int = 4, size: int = 4096,
-                image_format: str = "png", seed: int = 0, work_dir: str | Path | None = None) -> dict:
+                image_format: str = "png", seed: int = 0, work_dir: str | Path | None = None,
+                look: str = "studio") -> dict:
     """Render the capture once, write its images once more with a bare ``cv2.imwrite`` loop.
 
-    Returns ``{"images", "size", "format", "synth_cpu_s", "synth_wall_s", "synth_cpu_s_per_image",
+    Returns ``{"images", "size", "format", "look", "synth_cpu_s", "synth_wall_s", "synth_cpu_s_per_image",
     "bare_cpu_s", "bare_wall_s", "bare_cpu_s_per_image", "ratio", "ratio_wall"}``.
     """
     import cv2
 
     cfg = SynthConfig(subjects=subjects, expressions=expressions, cameras=cameras, size=size,
-                      seed=seed, image_format=image_format)
+                      seed=seed, image_format=image_format, look=look)
     tmp = Path(tempfile.mkdtemp(prefix="facebench-bench-synth-", dir=work_dir))
     threads = cv2.getNumThreads()
     try:
@@ -49,7 +50,7 @@ def bench_synth(subjects: int = 1, expressions: int = 2, cameras: int = 4, size:
         cv2.setNumThreads(threads)
         shutil.rmtree(tmp, ignore_errors=True)
     n = len(paths)
-    return {"images": n, "size": size, "format": image_format,
+    return {"images": n, "size": size, "format": image_format, "look": look,
             "synth_cpu_s": synth_cpu, "synth_wall_s": synth_wall, "synth_cpu_s_per_image": synth_cpu / n,
             "bare_cpu_s": bare_cpu, "bare_wall_s": bare_wall, "bare_cpu_s_per_image": bare_cpu / n,
             "ratio": synth_cpu / bare_cpu, "ratio_wall": synth_wall / bare_wall}

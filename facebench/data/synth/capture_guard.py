@@ -1,5 +1,5 @@
 """``facebench synth`` into a folder that already holds a capture: only the same capture may be
-continued (an interrupted run) or extended; another seed, size, format, noise, or fewer subjects /
+continued (an interrupted run) or extended; another seed, size, format, noise, look, or fewer subjects /
 expressions / cameras would leave old images beside a ``capture.json`` that no longer describes
 them, so it is refused, naming what differs."""
 
@@ -11,7 +11,8 @@ from pathlib import Path
 from facebench.core.errors import FacebenchError
 
 CAPTURE_JSON = "capture.json"
-MUST_MATCH = ("seed", "size", "image_format", "annotator_noise", "cameras")   # the rig spreads the cameras
+MUST_MATCH = ("seed", "size", "image_format", "annotator_noise", "cameras", "look")   # the rig spreads the cameras
+BEFORE = {"look": "studio"}    # settings that captures made before they existed had
 MAY_GROW = ("subjects", "expressions")
 
 
@@ -28,6 +29,7 @@ def check_same_capture(out: Path, cfg) -> None:
     except (OSError, ValueError, AttributeError) as err:
         raise FacebenchError(f"unreadable ({err.__class__.__name__}); choose an empty folder", path) from None
     new = cfg.to_dict()
+    old = {**BEFORE, **old}
     diff = [f"{k} {old.get(k)!r} -> {new[k]!r}" for k in MUST_MATCH if old.get(k) != new[k]]
     diff += [f"{k} {old.get(k)!r} -> {new[k]!r} (fewer)" for k in MAY_GROW
              if isinstance(old.get(k), int) and new[k] < old[k]]

@@ -10,6 +10,7 @@ from facebench.core.errors import FacebenchError
 from facebench.data.synth.expressions import EXPRESSIONS
 
 IMAGE_FORMATS = ("png", "jpg")
+LOOKS = ("studio", "wild", "mixed")   # docs/design.md, "The wild look"
 MIN_SIZE = 64
 
 
@@ -23,6 +24,7 @@ class SynthConfig:
     annotator_noise: float = 0.0   # std of Gaussian noise added to landmarks, in px at `size`
     image_format: str = "png"      # png | jpg
     appearance: str = "random"     # random | stratified (facebench/data/synth/appearance.py)
+    look: str = "studio"           # studio | wild | mixed (facebench/data/synth/wild.py)
 
     def __post_init__(self) -> None:
         checks = (
@@ -38,6 +40,7 @@ class SynthConfig:
              f"image_format must be one of {', '.join(IMAGE_FORMATS)}, got {self.image_format!r}"),
             (self.appearance in ("random", "stratified"),
              f"appearance must be random or stratified, got {self.appearance!r}"),
+            (self.look in LOOKS, f"look must be one of {', '.join(LOOKS)}, got {self.look!r}"),
         )
         for ok, message in checks:
             if not ok:
@@ -59,6 +62,10 @@ STREAM_IMAGE = 2
 STREAM_ANNOTATOR = 3
 STREAM_RIG = 4
 STREAM_TEXTURE = 5
+# 6 is facebench.data.synth.appearance's
+STREAM_LOOK = 7            # mixed: is this image studio or wild
+STREAM_WILD = 8            # a wild image's camera, lighting, background, occluders and finish
+STREAM_WILD_SUBJECT = 9    # a subject's age and skin tint in wild images
 
 
 def subject_name(i: int) -> str:

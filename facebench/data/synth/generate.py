@@ -2,7 +2,9 @@
 ``OUT/capture.json`` (the layout of docs/design.md, read by ``facebench.data.ingest.studio``).
 
 Every image's randomness comes from (seed, subject, expression, camera) alone, so any number of
-workers, any order and any re-run produce byte-identical files. Finished images are kept: an
+workers, any order and any re-run produce byte-identical files. A wild or mixed capture
+(``SynthConfig.look``, :mod:`facebench.data.synth.wild`) also writes ``<camera>.occluded.json``
+beside each ``.pts`` (before it): which points an occluder covers, and what the image drew. Finished images are kept: an
 image counts as finished when its ``.pts`` exists (the ``.pts`` is written after the image, both
 through a temporary name and a rename), so an interrupted run resumes where it stopped and never
 leaves a half-written file.
@@ -29,8 +31,10 @@ from facebench.data.synth.expressions import EXPRESSIONS
 from facebench.data.synth.render import make_assets, mesh_spacing, render
 from facebench.data.synth.rig import DISTANCE, FILL, TARGET, make_rig
 from facebench.data.synth.shading import LIGHTS
+from facebench.data.synth.wild import WILD_SHARE, is_wild, render_wild
 
 CAPTURE_JSON = "capture.json"
+SIDECAR = ".occluded.json"      # <camera>.occluded.json beside <camera>.pts (docs/design.md)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,10 @@ class Job:
     camera: int
     image: Path
     pts: Path
+
+    @property
+    def sidecar(self) -> Path:
+        return self.pts.with_name(self.pts.stem + SIDECAR)
 
 
 def plan(out: Path, cfg: SynthConfig) -> list[Job]:
@@ -69,6 +77,9 @@ def capture_description(cfg: SynthConfig) -> dict:
         "image_format": cfg.image_format,
         "annotator_noise_px": cfg.annotator_noise,
         "config": cfg.to_dict(),
+        "look": {"look": cfg.look, "wild_share": {"studio": 0.0, "wild": 1.0, "mixed": WILD_SHARE}[cfg.look],
+                 "wild_images": "their own camera, lighting, background, occluders and finish: see each "
+                                "<camera>.occluded.json; the rig and lighting here are the studio images'"},
         "rig": {
             "target_mm": TARGET.tolist(), "arc_radius_mm": DISTANCE, "nominal_face_fill": FILL,
             "head_frame": "mm; x to the image right of a frontal view (subject's left), y up, z towards the cameras",
@@ -170,8 +181,14 @@ def _run_group(task):
     rig = make_rig(cfg.cameras, cfg.size, cfg.seed)
     assets = _assets(cfg, jobs[0].subject, mesh_spacing(cfg.size, rig[0]))
     for job in jobs:
-        rng = rng_for(cfg.seed, STREAM_IMAGE, job.subject, job.expression, job.camera)
-        img, lm = render(assets, EXPRESSIONS[job.expression], rig[job.camera], rng, cfg.seed)
+        e = EXPRESSIONS[job.expression]
+        if is_wild(cfg.look, cfg.seed, job.subject, job.expression, job.camera):
+            wild = render_wild(assets, e, cfg.size, cfg.seed, job.subject, job.expression, job.camera)
+            img, lm, side = wild.image, wild.landmarks, {"look": "wild", **_flags(wild.occluded), **wild.info}
+        else:
+            rng = rng_for(cfg.seed, STREAM_IMAGE, job.subject, job.expression, job.camera)
+            img, lm = render(assets, e, rig[job.camera], rng, cfg.seed)
+            side = {"look": "studio", **_flags(np.zeros(len(lm), bool)), "camera": rig[job.camera].to_dict()}
         if cfg.annotator_noise > 0:
             noise_rng = rng_for(cfg.seed, STREAM_ANNOTATOR, job.subject, job.expression, job.camera)
             lm = lm + noise_rng.normal(0.0, cfg.annotator_noise, lm.shape)
@@ -183,8 +200,16 @@ def _run_group(task):
             raise RuntimeError(f"image encoding failed for {job.image}")
         job.image.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(job.image, buf.tobytes())
+        if cfg.look != "studio":
+            write_json(job.sidecar, side)
         write_pts(job.pts, lm)
         yield job
+
+
+def _flags(occluded: np.ndarray) -> dict:
+    """The sidecar's occlusion fields: one 0/1 per point of the .pts, in its order."""
+    return {"num_points": int(len(occluded)), "occluded": [int(o) for o in occluded],
+            "occluded_count": int(occluded.sum())}
 
 
 def encode_params(fmt: str) -> list[int]:

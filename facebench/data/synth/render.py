@@ -12,6 +12,7 @@ edges are as sharp as the image. Brows and lashes are drawn as strands at the ou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -27,7 +28,7 @@ from facebench.data.synth.materials import Surface, albedo
 from facebench.data.synth.raster import rasterize
 from facebench.data.synth.relief import nostril
 from facebench.data.synth.rig import DISTANCE, FACE_HEIGHT, FILL, Camera
-from facebench.data.synth.shading import LIGHTS, catchlight, irradiance, specular
+from facebench.data.synth.shading import LIGHTS, STUDIO, Lighting, catchlight, irradiance, specular
 from facebench.data.synth.shadow import ShadowMap, make_shadow_map
 from facebench.data.synth.strokes import draw_hairs
 from facebench.data.synth.subject import Subject
@@ -56,6 +57,24 @@ def mesh_spacing(size: int, camera: Camera) -> float:
     want = 3.5 / ppm
     levels = (0.55, 0.8, 1.1, 1.5, 2.0, 2.6)
     return min(levels, key=lambda lv: abs(np.log(lv / want)))
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What the wild look changes in the renderer (:mod:`facebench.data.synth.wild`): the lighting,
+    the background behind the head (linear RGB at the working resolution) and a skin albedo
+    multiplier ``skin(u, v) -> (H, W, 3)`` (age, tint) applied where there is skin."""
+
+    lighting: Lighting
+    background: np.ndarray
+    skin: object | None = None
+
+
+class Raw(NamedTuple):
+    """A render before the camera's finish."""
+
+    image: np.ndarray        # (S, S, 3) uint8 RGB
+    landmarks: np.ndarray    # (89, 2) float64, its pixels
 
 
 @dataclass
@@ -100,8 +119,10 @@ def _rasterize(assets: Assets, pose: Pose, cam: Camera) -> tuple[np.ndarray, np.
     return ras.interpolate(model.grid.faces, attrs), ras.depth
 
 
-def _shade(assets: Assets, pose: Pose, cam: Camera, maps: np.ndarray, ppm: float, smooth: np.ndarray | None = None):
-    """Material and lighting of pixel maps ``[u, v, P, N, ao, coverage]`` (H, W, 10).
+def _shade(assets: Assets, pose: Pose, cam: Camera, maps: np.ndarray, ppm: float, light: tuple,
+           smooth: np.ndarray | None = None):
+    """Material and lighting of pixel maps ``[u, v, P, N, ao, coverage]`` (H, W, 10) under ``light`` =
+    (Lighting, ShadowMap of its key, skin albedo multiplier or None).
 
     Returns (albedo, irradiance, sheen_base, gloss, eye, skin, hair, base). When ``smooth``
     (H, W, 9) = [irradiance (3), sheen, base albedo (5)] is given (detail windows: upsampled from
@@ -111,6 +132,9 @@ def _shade(assets: Assets, pose: Pose, cam: Camera, maps: np.ndarray, ppm: float
     srf = Surface(maps[..., 0], maps[..., 1], maps[..., 2:5], mask)
     base = None if smooth is None else np.ascontiguousarray(smooth[..., 4:9])
     alb, gloss, eye, skin_w, hair_w, base = albedo(assets.model, pose, assets.textures, srf, ppm, base)
+    lighting, shadow, skin = light
+    if skin is not None:
+        alb = alb * (1.0 + skin_w[..., None] * (skin(maps[..., 0], maps[..., 1]) - 1.0))
     if smooth is not None:
         return alb, smooth[..., :3], smooth[..., 3], gloss, eye, skin_w, hair_w, base
     idx = np.flatnonzero(mask)
@@ -120,13 +144,13 @@ def _shade(assets: Assets, pose: Pose, cam: Camera, maps: np.ndarray, ppm: float
     p = flat[:, 2:5]
     irr = np.zeros(maps.shape[:2] + (3,), np.float32)
     sheen = np.zeros(maps.shape[:2], np.float32)
-    lit = assets.shadow(pose.expression).lit(p, n)
-    irr.reshape(-1, 3)[idx] = irradiance(n, np.clip(flat[:, 8], 0, 1), lit)
-    sheen.reshape(-1)[idx] = specular(n, p, cam.centre, np.float32(1.0)) * (0.35 + 0.65 * lit)
+    lit = shadow.lit(p, n)
+    irr.reshape(-1, 3)[idx] = irradiance(n, np.clip(flat[:, 8], 0, 1), lit, lighting)
+    sheen.reshape(-1)[idx] = specular(n, p, cam.centre, np.float32(1.0), lighting) * (0.35 + 0.65 * lit)
     return alb, irr, sheen, gloss, eye, skin_w, hair_w, base
 
 
-def _catch(assets: Assets, maps: np.ndarray, eye: np.ndarray, cam: Camera) -> np.ndarray:
+def _catch(assets: Assets, maps: np.ndarray, eye: np.ndarray, cam: Camera, lighting: Lighting) -> np.ndarray:
     """Corneal catchlight (H, W): reflections of the lights on the wet cornea (over the iris and
     just around it), where ``eye`` > 0."""
     out = np.zeros(eye.shape, np.float32)
@@ -142,24 +166,40 @@ def _catch(assets: Assets, maps: np.ndarray, eye: np.ndarray, cam: Camera) -> np
             cosang = (w @ e.gaze) / np.maximum(np.linalg.norm(w, axis=1), 1e-6)
             cornea = np.maximum(cornea, np.clip((cosang - np.cos(1.35 * ri)) / (np.cos(1.1 * ri) - np.cos(1.35 * ri)),
                                                 0, 1))
-        out.reshape(-1)[idx] = catchlight(n, p, cam.centre) * eye.reshape(-1)[idx] * cornea
+        out.reshape(-1)[idx] = catchlight(n, p, cam.centre, lighting) * eye.reshape(-1)[idx] * cornea
     return out
 
 
 def render(assets: Assets, e: Expression, camera: Camera, rng: np.random.Generator, seed: int
            ) -> tuple[np.ndarray, np.ndarray]:
-    """(RGB uint8 image (S, S, 3), landmarks (89, 2) float64 in its pixels) for one view."""
+    """(RGB uint8 image (S, S, 3), landmarks (89, 2) float64 in its pixels) for one studio view:
+    the studio backdrop and lighting, then the studio camera's blur and noise."""
+    img, lm = render_raw(assets, e, camera, rng)
+    return finish(img, rng, seed), lm
+
+
+def render_raw(assets: Assets, e: Expression, camera: Camera, rng: np.random.Generator,
+               scene: Scene | None = None) -> Raw:
+    """The image before the camera's finish, and its landmarks: in the studio (``scene`` None: the
+    studio lighting and the backdrop drawn from ``rng``) or in ``scene``."""
     pose = assets.pose(e)
     size = camera.size
     work = work_size(size)
     cam_w = camera.at_size(work)
     maps, depth = _rasterize(assets, pose, cam_w)
-    ppm_w = cam_w.K[0, 0] / DISTANCE
-    ppm = camera.K[0, 0] / DISTANCE
-    alb, irr, sheen, gloss, eye, skin_w, hair_w, base = _shade(assets, pose, cam_w, maps, ppm_w)
+    ppm_w = cam_w.ppm
+    ppm = camera.ppm
+    if scene is None:
+        light = (STUDIO, assets.shadow(e), None)
+    else:
+        key = scene.lighting.lights[0][0]
+        light = (scene.lighting, make_shadow_map(pose.points.reshape(-1, 3), assets.model.grid.faces, key,
+                                                 scene.lighting.penumbra_mm), scene.skin)
+    alb, irr, sheen, gloss, eye, skin_w, hair_w, base = _shade(assets, pose, cam_w, maps, ppm_w, light)
     cover = maps[..., 9:10]
-    diffuse = alb * irr + backdrop(work, assets.backdrop, rng) * (1.0 - cover)
-    spec = sheen * gloss * skin_w + _catch(assets, maps, eye, cam_w)
+    back = backdrop(work, assets.backdrop, rng) if scene is None else scene.background
+    diffuse = alb * irr + back * (1.0 - cover)
+    spec = sheen * gloss * skin_w + _catch(assets, maps, eye, cam_w, light[0])
     wm = WorkMaps(maps[..., 0], maps[..., 1], diffuse, spec, skin_w, hair_w)
     windows = []
     if work < size:
@@ -167,19 +207,18 @@ def render(assets: Assets, e: Expression, camera: Camera, rng: np.random.Generat
             edge = cv2.dilate(depth, np.ones((3, 3))) - cv2.erode(depth, np.ones((3, 3)))
             shaky = ((edge > 8.0) | ~np.isfinite(edge)).astype(np.float32)
         ext = np.concatenate([maps, irr, sheen[..., None], base, shaky[..., None]], -1)
-        windows = [_window(assets, pose, camera, ext, box, ppm) for box in _detail_windows(assets, pose, camera)]
+        windows = [_window(assets, pose, camera, ext, box, ppm, light) for box in _detail_windows(assets, pose, camera)]
     img = compose(wm, size, assets.textures, ppm, windows)
-    draw_hairs(img, assets, pose, camera, cam_w, depth)
-    lm = project_landmarks(assets.model, pose, camera)
-    return finish(img, rng, seed), lm
+    draw_hairs(img, assets, pose, camera, cam_w, depth, light[0])
+    return Raw(img, project_landmarks(assets.model, pose, camera))
 
 
-def _window(assets: Assets, pose: Pose, camera: Camera, ext: np.ndarray, box, ppm: float) -> Window:
+def _window(assets: Assets, pose: Pose, camera: Camera, ext: np.ndarray, box, ppm: float, light: tuple) -> Window:
     """The exact material of one detail window at full size (micro-texture is added by
     :func:`compose` for windows and the rest alike)."""
     m = resample_box(ext, box, camera.size)
-    alb, irr, sheen, gloss, eye, skin_w, _, _ = _shade(assets, pose, camera, m[..., :10], ppm, m[..., 10:19])
-    spec = sheen * gloss * skin_w + _catch(assets, m, eye, camera)
+    alb, irr, sheen, gloss, eye, skin_w, _, _ = _shade(assets, pose, camera, m[..., :10], ppm, light, m[..., 10:19])
+    spec = sheen * gloss * skin_w + _catch(assets, m, eye, camera, light[0])
     # Near silhouettes and occlusion edges the interpolated parameters mix two surfaces: keep the
     # upsampled values there, with a soft seam so the switch never draws a line.
     trust = (np.clip((m[..., 9] - 0.98) / 0.02, 0, 1) * (m[..., 19] <= 0.0)).astype(np.float32)

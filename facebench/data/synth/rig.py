@@ -34,6 +34,7 @@ class Camera:
     K: np.ndarray              # (3, 3)
     R: np.ndarray              # (3, 3) head frame -> camera
     t: np.ndarray              # (3,)
+    distance: float = DISTANCE   # mm to the face, nominal: sets the px per mm of textures and strands
 
     @property
     def centre(self) -> np.ndarray:
@@ -50,7 +51,12 @@ class Camera:
     def at_size(self, size: int) -> "Camera":
         """The same camera rendering a ``size x size`` image."""
         return Camera(self.name, self.yaw, self.pitch, size, rescale_intrinsics(self.K, self.size, size),
-                      self.R, self.t)
+                      self.R, self.t, self.distance)
+
+    @property
+    def ppm(self) -> float:
+        """Pixels per mm on the face (at :attr:`distance`)."""
+        return self.K[0, 0] / self.distance
 
     def to_dict(self) -> dict:
         return {"name": self.name, "yaw_deg": round(self.yaw, 4), "pitch_deg": round(self.pitch, 4),

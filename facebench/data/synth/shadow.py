@@ -22,6 +22,7 @@ class ShadowMap:
     origin: np.ndarray       # (2,) map coordinates of texel (0, 0) in mm
     scale: float             # texels per mm
     depth: np.ndarray        # (M, M) float32 distance from the light plane (inf: nothing)
+    penumbra: float = PENUMBRA_MM   # mm: the light's size as seen from the face (soft box vs sun)
 
     def lit(self, p: np.ndarray, n: np.ndarray) -> np.ndarray:
         """Fraction (...) of the key light reaching head-frame points (..., 3) with unit normals
@@ -39,11 +40,11 @@ class ShadowMap:
         pad = rows * 1024 - n
         fx = np.pad(x.reshape(-1), (0, pad)).reshape(rows, 1024)
         fy = np.pad(y.reshape(-1), (0, pad)).reshape(rows, 1024)
-        r = PENUMBRA_MM * self.scale
+        r = self.penumbra * self.scale
         acc = np.zeros(n, np.float32)
         # The lookups are bilinear in depth, so 7 taps still give a smooth penumbra.
         offs = [(0, 0)] + [(r * np.cos(a), r * np.sin(a)) for a in np.arange(6) * np.pi / 3]
-        thresh = d - BIAS_MM - (PENUMBRA_MM + 1.0 / self.scale) * tan
+        thresh = d - BIAS_MM - (self.penumbra + 1.0 / self.scale) * tan
         for ox, oy in offs:
             z = cv2.remap(self.depth, fx + np.float32(ox), fy + np.float32(oy), cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=1e9).reshape(-1)[:n]
@@ -51,8 +52,10 @@ class ShadowMap:
         return (acc / len(offs)).reshape(x.shape)
 
 
-def make_shadow_map(points: np.ndarray, faces: np.ndarray, light_dir: np.ndarray) -> ShadowMap:
-    """Shadow map of a mesh (V, 3) for a directional light coming *from* ``light_dir``."""
+def make_shadow_map(points: np.ndarray, faces: np.ndarray, light_dir: np.ndarray,
+                    penumbra: float = PENUMBRA_MM) -> ShadowMap:
+    """Shadow map of a mesh (V, 3) for a directional light coming *from* ``light_dir``, with a
+    penumbra of ``penumbra`` mm."""
     w = -light_dir / np.linalg.norm(light_dir)
     a = np.cross(w, [0.0, 1.0, 0.0])
     a /= np.linalg.norm(a)
@@ -70,4 +73,4 @@ def make_shadow_map(points: np.ndarray, faces: np.ndarray, light_dir: np.ndarray
     depth = np.where(ras.mask, ras.depth + (q[:, 2].min() - 300.0), 1e9).astype(np.float32)
     # Close pinholes left by sub-texel triangles (the nearest depth in each 3x3 neighbourhood).
     depth = cv2.erode(depth, np.ones((3, 3), np.uint8))
-    return ShadowMap(basis, origin, scale, depth)
+    return ShadowMap(basis, origin, scale, depth, penumbra)

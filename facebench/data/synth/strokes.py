@@ -12,8 +12,7 @@ import numpy as np
 from facebench.core.geometry import rescale_points
 from facebench.data.synth.brows import strands_3d
 from facebench.data.synth.compose import tone, untone_u8
-from facebench.data.synth.rig import DISTANCE
-from facebench.data.synth.shading import irradiance
+from facebench.data.synth.shading import STUDIO, Lighting, irradiance
 
 _SHIFT = 4
 
@@ -55,12 +54,13 @@ def draw_strands(img: np.ndarray, lines: np.ndarray, width_px: np.ndarray, color
         win += (c[None, None, :] - win) * alpha[..., None]
 
 
-def draw_hairs(img: np.ndarray, assets, pose, camera, cam_w, depth: np.ndarray) -> None:
+def draw_hairs(img: np.ndarray, assets, pose, camera, cam_w, depth: np.ndarray,
+               lighting: Lighting = STUDIO) -> None:
     """Draw the subject's brows and lashes on the 8-bit image ``img`` (S, S, 3) in place.
 
     Strands whose root is hidden (behind the nose at strong yaw) are skipped: the root's depth is
     tested against the working-resolution depth buffer ``depth``. Each strand is lit with the
-    studio lights for a normal between the skin's and the strand's own direction.
+    scene's lights for a normal between the skin's and the strand's own direction.
     """
     hairs = assets.hairs
     pts = strands_3d(hairs, assets.model, pose)                    # (n, K, 3)
@@ -70,7 +70,7 @@ def draw_hairs(img: np.ndarray, assets, pose, camera, cam_w, depth: np.ndarray) 
     ok = (rw[:, 0] >= 0) & (rw[:, 0] < w) & (rw[:, 1] >= 0) & (rw[:, 1] < h)
     vis = np.zeros(len(roots), bool)
     vis[ok] = cam_w.depth(roots[ok]) <= depth[rw[ok, 1], rw[ok, 0]] + 1.5
-    ppm = camera.K[0, 0] / DISTANCE
+    ppm = camera.ppm
     base = np.asarray(assets.subject.hair_color, np.float32)
     for grp in np.unique(hairs.group):
         sel = np.flatnonzero((hairs.group == grp) & vis)
@@ -81,7 +81,7 @@ def draw_hairs(img: np.ndarray, assets, pose, camera, cam_w, depth: np.ndarray) 
         along /= np.maximum(np.linalg.norm(along, axis=-1, keepdims=True), 1e-6)
         nrm = np.cross(along, np.cross([0.0, 0.3, 1.0], along)) + np.array([0.0, 0.2, 0.6])
         nrm /= np.linalg.norm(nrm, axis=-1, keepdims=True)
-        light = irradiance(nrm.astype(np.float32), np.full(len(sel), 0.8, np.float32))
+        light = irradiance(nrm.astype(np.float32), np.full(len(sel), 0.8, np.float32), None, lighting)
         lash = grp >= 2
         tone_col = np.minimum(base * 0.55, 0.015) if lash else base * 0.8
         color = (tone_col[None, :] * hairs.shade[sel, None] * light).astype(np.float32)
