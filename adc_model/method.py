@@ -159,8 +159,9 @@ class ADC(Method):
             _load_weights(net, Path(ctx.init))
         # With loader workers, they decode the crops' tiles beside the training process; without, the
         # step decodes exactly the tiles its boxes need (prefetching would only add work).
+        use_prefetch = ctx.workers > 0 if ctx.prefetch is None else ctx.prefetch
         prefetch = RegionPrefetch(region_indices(data.scheme), cfg.model.margin, cfg.model.min_side,
-                                  cfg.model.crop) if ctx.workers > 0 else None
+                                  cfg.model.crop) if use_prefetch else None
         dataset = LandmarkDataset(data, "train", ctx.res, proxy_res=cfg.model.proxy, max_samples=cfg.max_train_samples,
                                   augment=cfg.augment, prefetch=prefetch)
         if len(dataset) == 0:

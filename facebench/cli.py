@@ -439,8 +439,9 @@ def bench_speed_cmd(methods, resolutions, preset, budget, no_train, threads, as_
 @click.option("--preset", "-p", type=click.Choice(list(PRESETS)), default="cpu", show_default=True, help="Model sizes and augmentation.")
 @click.option("--data", type=click.Path(path_type=Path), default=None, help="Prepared dataset to read (default: a small one made once in facebench's cache folder).")
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Torch CPU threads per measurement.")
+@click.option("--prefetch", is_flag=True, help="ADC: decode the crops' tiles in the loader, as DataLoader workers do on a GPU machine (load_ms is then one loader worker's work per batch).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows instead of a table.")
-def bench_train_cmd(methods, resolutions, crop, batch, steps, preset, data, threads, as_json):
+def bench_train_cmd(methods, resolutions, crop, batch, steps, preset, data, threads, prefetch, as_json):
     """End-to-end training throughput from a prepared dataset: reading, decoding, augmentation,
     forward, backward and step, each (method, R) in a fresh process. Rows give samples/s, the mean
     per-step time of loading a batch (load_ms) and of the step (step_ms), inference per image from
@@ -451,7 +452,7 @@ def bench_train_cmd(methods, resolutions, crop, batch, steps, preset, data, thre
 
     names = tuple(n.strip() for n in methods.split(",") if n.strip())
     rows = bench_train(names, resolutions, data=data, preset=preset, crop=crop, batch=batch, steps=steps,
-                       threads=threads, progress=not as_json)
+                       threads=threads, progress=not as_json, prefetch=prefetch)
     click.echo(json.dumps(rows, allow_nan=False) if as_json else train_rows_markdown(rows))
 
 

@@ -45,6 +45,7 @@ class TrainContext:
     channels_last: bool = False         # CUDA only: NHWC layout
     max_steps: int | None = None        # bench train: stop after this many optimiser steps
     on_step: Callable[[dict], None] | None = None   # bench train: per-step timings
+    prefetch: bool | None = None        # ADC: decode crop tiles in the data loader (None: when workers > 0)
 
     def loop_options(self) -> dict[str, Any]:
         """The training loop's settings that come from the run, not from the method

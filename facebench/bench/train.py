@@ -8,7 +8,10 @@ two parts: ``load`` (the DataLoader producing the batch: reading and decoding th
 augmentation, collation) and ``step`` (forward, including the RoI crops' reads from the R image,
 backward and the Adam update). The warm-up steps are dropped. ``--crop`` and ``--batch`` override
 the preset's crop side and batch size at every R, so resolutions can be compared at equal network
-work. Each row also times inference from the same prepared dataset (``predict_ms``: the method's
+work. ``--prefetch`` makes ADC's loader decode the tiles under the ground-truth region boxes, as
+its DataLoader workers do on a GPU machine: ``load_ms`` is then the work one loader worker does per
+batch, and ``batch / load_ms`` the samples per second one CPU core can feed an accelerator. Each
+row also times inference from the same prepared dataset (``predict_ms``: the method's
 ``predict_prepared`` on test images, reading included, median per image).
 
 ``peak_mib`` is the measuring process's peak resident set (Linux ``ru_maxrss``), imports included.
@@ -41,7 +44,7 @@ from facebench.method import TrainContext
 from facebench.methods import METHOD_NAMES, get_method
 
 ROW_KEYS = ("method", "res", "crop", "batch", "samples_per_s", "load_ms", "step_ms", "peak_mib", "status")
-PREDICT_IMAGES = 8   # test images timed for predict_ms (after one warm-up image)
+PREDICT_IMAGES = 16  # test images timed for predict_ms (after one warm-up image)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class TrainBenchSpec:
     steps: int = 6
     warmup: int = 2
     threads: int = 1
+    prefetch: bool = False      # ADC: decode the crops' tiles in the loader, as workers do on a GPU machine
 
 
 def bench_preset(spec: TrainBenchSpec):
@@ -79,7 +83,8 @@ def _measure(spec: TrainBenchSpec) -> dict[str, Any]:
     steps: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="facebench-bench-train-") as tmp:
         ctx = TrainContext(data_root=spec.data, res=spec.res, preset=preset, run_dir=Path(tmp), device="cpu",
-                           epochs=10**6, progress=False, max_steps=spec.warmup + spec.steps, on_step=steps.append)
+                           epochs=10**6, progress=False, max_steps=spec.warmup + spec.steps, on_step=steps.append,
+                           prefetch=spec.prefetch)
         model = cls.train(ctx)
     timed = steps[spec.warmup:]
     if not timed:
@@ -169,7 +174,8 @@ def default_bench_data(resolutions: tuple[int, ...], progress: bool = True) -> P
 
 def bench_train(methods: tuple[str, ...], resolutions: tuple[int, ...], data: str | Path | None = None,
                 preset: str = "cpu", crop: int | None = None, batch: int | None = None, steps: int = 6,
-                warmup: int = 2, threads: int = 1, progress: bool = True) -> list[dict[str, Any]]:
+                warmup: int = 2, threads: int = 1, progress: bool = True,
+                prefetch: bool = False) -> list[dict[str, Any]]:
     """One row per (method, R): see the module docstring."""
     from tqdm import tqdm
 
@@ -182,7 +188,7 @@ def bench_train(methods: tuple[str, ...], resolutions: tuple[int, ...], data: st
     missing = [r for r in resolutions if r not in PreparedDataset(root).resolutions]
     if missing:
         raise FacebenchError(f"the prepared dataset has no {', '.join(map(str, missing))} px images", root)
-    specs = [TrainBenchSpec(m, r, root, preset, crop, batch, steps, warmup, threads)
+    specs = [TrainBenchSpec(m, r, root, preset, crop, batch, steps, warmup, threads, prefetch)
              for m in methods for r in sorted(resolutions)]
     return [run_train_spec(s) for s in tqdm(specs, desc="bench train", unit="run", disable=not progress)]
 
