@@ -109,5 +109,7 @@ def check_reprepare(dataset_json: Path, new_info: dict, force: bool) -> None:
                    if old_opts.get(k) != new_opts.get(k)]
         if changed:
             what += f" ({'; '.join(changed)})"
+        if old_opts.get("format", "png") != new_opts.get("format", "png") and len(changed) == 1:
+            what += f"; only the image format differs: --format {old_opts.get('format', 'png')} keeps it as it is"
     raise FacebenchError(f"holds a dataset prepared differently: {what}; pass --force to replace it "
                          "(runs trained on it become stale) or choose another --out", Path(dataset_json).parent)

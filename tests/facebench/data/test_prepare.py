@@ -216,3 +216,17 @@ def test_bench_prepare_returns_a_ratio(tmp_path):
     assert got["bare_cpu_s"] > 0 and got["prepare_cpu_s"] > 0 and got["prepare_wall_s"] > 0
     assert got["ratio"] == pytest.approx(got["prepare_cpu_s"] / got["bare_cpu_s"])
     assert list(tmp_path.iterdir()) == []    # cleans up
+
+
+def test_a_dataset_of_the_other_format_is_not_overwritten_silently(tmp_path, make_studio):
+    cap = make_studio(tmp_path / "cap", subjects=2, expressions=1, cameras=1, size=320)
+    out = tmp_path / "out"
+    prepare(out, studio=[cap], options=PrepareOptions(resolutions=(128,), format="png"), workers=1, progress=False)
+    before = sorted(p.name for p in (out / "images" / "128").iterdir())
+    with pytest.raises(FacebenchError, match="only the image format differs: --format png keeps it"):
+        prepare(out, studio=[cap], options=PrepareOptions(resolutions=(128,)), workers=1, progress=False)
+    assert sorted(p.name for p in (out / "images" / "128").iterdir()) == before
+    summary = prepare(out, studio=[cap], options=PrepareOptions(resolutions=(128,)), workers=1, progress=False,
+                      force=True)
+    assert summary.written == 4 and PreparedDataset(out).format == "tiff"
+    assert all(p.suffix == ".tif" for p in (out / "images" / "128").iterdir())      # no PNG left beside them
