@@ -155,11 +155,13 @@ def torch_threads(threads: int = 0) -> None:
     torch.set_num_threads(threads if threads > 0 else max(1, os.cpu_count() or 1))
 
 
-def run_spec(spec: SpeedSpec, limit_bytes: int, timeout: float = 1800.0) -> dict[str, Any]:
-    """Run one measurement in a fresh (spawned) process; a row for the result table."""
+def run_in_fresh_process(target, args: tuple, timeout: float) -> dict[str, Any]:
+    """``target(*args, conn)`` in a fresh (spawned) process, which sends one result dict on ``conn``;
+    a process that times out or dies without sending is reported as ``failed`` (``oom`` when a
+    signal killed it)."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(spec, limit_bytes, child))
+    proc = ctx.Process(target=target, args=(*args, child))
     proc.start()
     child.close()
     result: dict[str, Any] = {"status": "failed", "error": "no result (process died)"}
@@ -174,6 +176,12 @@ def run_spec(spec: SpeedSpec, limit_bytes: int, timeout: float = 1800.0) -> dict
     proc.join()
     if result.get("status") == "failed" and proc.exitcode and proc.exitcode < 0:
         result = {"status": "oom", "error": f"killed by signal {-proc.exitcode}"}
+    return result
+
+
+def run_spec(spec: SpeedSpec, limit_bytes: int, timeout: float = 1800.0) -> dict[str, Any]:
+    """Run one measurement in a fresh (spawned) process; a row for the result table."""
+    result = run_in_fresh_process(_child, (spec, limit_bytes), timeout)
     return {"kind": spec.kind, "method": spec.method, "res": spec.res, "protocol": spec.protocol,
             "preset": spec.preset, **result}
 

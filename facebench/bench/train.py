@@ -22,7 +22,6 @@ With no ``--data``, a small dataset is synthesised and prepared once (2 subjects
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import resource
 import statistics
@@ -34,6 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from facebench.bench.speed import run_in_fresh_process
 from facebench.core.errors import FacebenchError
 from facebench.core.prepared import PreparedDataset
 from facebench.core.presets import get_preset
@@ -135,24 +135,7 @@ def run_train_spec(spec: TrainBenchSpec, timeout: float = 3600.0) -> dict[str, A
     if not cls.native_res and spec.res != preset.holistic_res:
         return {**row, "status": "skipped",
                 "error": f"{spec.method} trains at {preset.holistic_res} whatever R (the paper's protocol)"}
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(spec, child))
-    proc.start()
-    child.close()
-    result: dict[str, Any] = {"status": "failed", "error": "no result (process died)"}
-    if parent.poll(timeout):
-        try:
-            result = parent.recv()
-        except EOFError:
-            pass
-    else:
-        proc.kill()
-        result = {"status": "failed", "error": f"timed out after {timeout:.0f} s"}
-    proc.join()
-    if result.get("status") == "failed" and proc.exitcode and proc.exitcode < 0:
-        result = {"status": "oom", "error": f"killed by signal {-proc.exitcode}"}
-    return {**row, **result}
+    return {**row, **run_in_fresh_process(_child, (spec,), timeout)}
 
 
 def default_bench_data(resolutions: tuple[int, ...], progress: bool = True) -> Path:
