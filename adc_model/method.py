@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from adc_model.loss import REGIONAL_UNITS, adc_loss
+from adc_model.loss import POINT_LOSSES, REGIONAL_UNITS, adc_loss
 from adc_model.model import ADCConfig, ADCNet, ADCOutput, make_proxy, normalise_image
 from adc_model.ops import batch_side, prefetch_crops
 from adc_model.regions import region_boxes, region_indices
@@ -54,6 +54,9 @@ class ADCRunConfig:
     regional_units: str = "image"   # eq. 1's regional term in R px ("image") or proxy px (see loss.py)
     max_train_samples: int | None = None
     augment: str = "none"           # augmentation of training images (facebench.nn.augment, nn.augment_recipe)
+    point_loss: str = "l2"          # eq. 1's squared distance, or "l1" (adc_model/loss.py)
+    heatmap_reg: float = 0.0        # weight of the heatmaps' JS regulariser (0: latent heatmaps, as the paper)
+    heatmap_sigma: float = 1.0      # its Gaussians' std, heatmap px
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ADCRunConfig":
@@ -84,8 +87,17 @@ class ADCLoss:
     """``fit``'s loss function: moves a batch to the model's device (all but the full-resolution
     image, which stays on the host) and evaluates eq. 1."""
 
-    def __init__(self, regional_ids: tuple[int, ...], proxy: int, units: str) -> None:
+    def __init__(self, regional_ids: tuple[int, ...], proxy: int, units: str, point_loss: str = "l2",
+                 heatmap_reg: float = 0.0, regions: tuple[tuple[int, ...], ...] = (), crop: int = 0,
+                 heatmap_sigma: float = 1.0) -> None:
         self.regional_ids, self.proxy, self.units = list(regional_ids), proxy, units
+        self.point_loss, self.heatmap_reg, self.heatmap_sigma = point_loss, heatmap_reg, heatmap_sigma
+        self.regions, self.crop = regions, crop
+
+    @classmethod
+    def for_run(cls, cfg: "ADCRunConfig", scheme: Scheme) -> "ADCLoss":
+        return cls(scheme.regional, cfg.model.proxy, cfg.regional_units, cfg.point_loss, cfg.heatmap_reg,
+                   tuple(region_indices(scheme)), cfg.model.crop, cfg.heatmap_sigma)
 
     def __call__(self, model: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         device = next(model.parameters()).device
@@ -96,7 +108,8 @@ class ADCLoss:
         gt = batch["landmarks"].to(device, non_blocking=True)              # (B, N, 2) R px
         gt_proxy = batch["proxy_landmarks"].to(device, non_blocking=True)  # (B, N, 2) proxy px
         res = batch_side(batch["image"])
-        return adc_loss(out, gt_proxy, gt, res, self.regional_ids, self.proxy, self.units)
+        return adc_loss(out, gt_proxy, gt, res, self.regional_ids, self.proxy, self.units, self.point_loss,
+                        self.heatmap_reg, self.regions, self.crop, self.heatmap_sigma)
 
 
 class ADC(Method):
@@ -120,10 +133,11 @@ class ADC(Method):
     def config_for(cls, preset: Preset, res: int, scheme: str, epochs: int | None = None,
                    options: dict[str, Any] | None = None) -> ADCRunConfig:
         """The run configuration of this method at ``res`` under ``preset``; ``options`` override
-        ADCConfig fields (e.g. ``noise``, ``margin``), ``regional_units`` or ``augment``."""
+        ADCConfig fields (e.g. ``noise``, ``margin``), ``regional_units``, ``augment``, ``point_loss``,
+        ``heatmap_reg`` or ``heatmap_sigma``."""
         model_fields = {f.name for f in fields(ADCConfig)} - {"scheme", "light", "trunk", "regional_stages"}
         options = dict(options or {})
-        run_options = {"regional_units", "augment"}
+        run_options = {"regional_units", "augment", "point_loss", "heatmap_reg", "heatmap_sigma"}
         unknown = sorted(set(options) - model_fields - run_options)
         if unknown:
             raise FacebenchError(f"unknown option(s) for {cls.name}: {', '.join(unknown)} "
@@ -132,6 +146,16 @@ class ADC(Method):
         if units not in REGIONAL_UNITS:
             raise FacebenchError(f"regional_units must be one of {', '.join(REGIONAL_UNITS)}, got {units!r}")
         augment = check_augment(str(options.pop("augment", preset.augment)))
+        point_loss = str(options.pop("point_loss", preset.extra.get("adc_point_loss", "l2")))
+        if point_loss not in POINT_LOSSES:
+            raise FacebenchError(f"point_loss must be one of {', '.join(POINT_LOSSES)}, got {point_loss!r}")
+        try:
+            heatmap_reg = float(options.pop("heatmap_reg", preset.extra.get("adc_heatmap_reg", 0.0)))
+            heatmap_sigma = float(options.pop("heatmap_sigma", preset.extra.get("adc_heatmap_sigma", 1.0)))
+        except (TypeError, ValueError) as err:
+            raise FacebenchError(f"heatmap_reg / heatmap_sigma must be numbers ({err})") from None
+        if heatmap_reg < 0 or heatmap_sigma <= 0:
+            raise FacebenchError(f"heatmap_reg must be >= 0 and heatmap_sigma > 0, got {heatmap_reg}, {heatmap_sigma}")
         model_args = {"width": preset.width, "depth": preset.depth, "crop": preset.crop_for(res),
                       "checkpoint": bool(preset.extra.get("adc_checkpoint", False)),
                       "shift": RECIPE_BOX_SHIFT if augment == "standard" else 0.0, **options}
@@ -146,7 +170,8 @@ class ADC(Method):
                             batch_size=preset.batch_for(res), lr=preset.lr * lr_scale,
                             lr_drop_epoch=preset.lr_drop_for(epochs), lr_after=preset.lr_after * lr_scale,
                             regional_units=units, max_train_samples=preset.max_train_samples,
-                            augment=augment)
+                            augment=augment, point_loss=point_loss, heatmap_reg=heatmap_reg,
+                            heatmap_sigma=heatmap_sigma)
 
     # ---- training -----------------------------------------------------------------------------
     @classmethod
@@ -166,7 +191,7 @@ class ADC(Method):
                                   augment=cfg.augment, prefetch=prefetch)
         if len(dataset) == 0:
             raise FacebenchError("the prepared dataset has no training samples", ctx.data_root)
-        loss_fn = ADCLoss(data.scheme.regional, cfg.model.proxy, cfg.regional_units)
+        loss_fn = ADCLoss.for_run(cfg, data.scheme)
         train_cfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                                 lr_drop_epoch=cfg.lr_drop_epoch, lr_after=cfg.lr_after, **ctx.loop_options())
         fit(net, loss_fn, dataset, train_cfg, ctx.run_dir, resume=ctx.resume)

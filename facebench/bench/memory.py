@@ -89,7 +89,7 @@ def _training_step(spec: MemorySpec) -> dict[str, Any]:
         proxy = make_proxy(image, cfg.model.proxy)   # uint8, area averaging on the host (the loader's images/256)
         batch = {"image": image, "proxy": proxy, "landmarks": landmarks,
                  "proxy_landmarks": rescale_points(landmarks, spec.res, cfg.model.proxy)}
-        loss_fn = ADCLoss(scheme.regional, cfg.model.proxy, cfg.regional_units)
+        loss_fn = ADCLoss.for_run(cfg, scheme)
     else:
         from functools import partial
 

@@ -80,10 +80,7 @@ DEFAULT_SYNTH_DIR = Path("data/synth-default")
 # each image studio or wild at random (half and half), so the studio experiments keep studio images and
 # training sees the wild domain (facebench/data/synth/wild.py).
 DEFAULT_SYNTH = SynthConfig(subjects=12, expressions=4, cameras=4, size=4096, seed=0, image_format="jpg",
-                            appearance="stratified", look="studio")
-# look="mixed" (issue 14) becomes the default once its prepare time at 4096 (budget: 15 min on 2
-# cores) and the README's figures on it are measured; until then the default data stays the studio
-# capture every published figure was measured on. `facebench synth --look mixed` makes it now.
+                            appearance="stratified", look="mixed")
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,11 @@ def test_config_follows_the_preset():
         ADC.config_for(SMOKE, 256, "ibug68", options={"tree_depth": 3})
     with pytest.raises(FacebenchError, match="regional_units"):
         ADC.config_for(SMOKE, 256, "ibug68", options={"regional_units": "crop"})
+    opts = ADC.config_for(SMOKE, 256, "ibug68", options={"point_loss": "l1", "heatmap_reg": "0.5"})
+    assert (opts.point_loss, opts.heatmap_reg, opts.heatmap_sigma) == ("l1", 0.5, 1.0)
+    for bad in ({"point_loss": "huber"}, {"heatmap_reg": "much"}, {"heatmap_sigma": "0"}):
+        with pytest.raises(FacebenchError, match="point_loss|heatmap"):
+            ADC.config_for(SMOKE, 256, "ibug68", options=bad)
 
 
 def test_train_writes_log_and_checkpoint_and_predicts(trained, tiny_prepared):
