@@ -176,7 +176,7 @@ def _plan(image: Tensor | ImageSource, box: Tensor, size: int, max_subsamples: i
     dtype = box.dtype
     matrix = torch.eye(2, 3, dtype=dtype) if affine is None else affine     # box frame -> R px
     fixed = box.detach()
-    side = float((fixed[2:] - fixed[:2]).max()) * float(matrix[:, :2].det().abs().sqrt())   # in R px
+    side = float((fixed[2:] - fixed[:2]).max()) * _linear_scale(matrix)   # in R px
     source: Tensor | ImageSource = image
     if isinstance(image, PyramidImage):   # the coarsest level where the box keeps LEVEL_DETAIL px per output px
         level = image.level_for(side / (LEVEL_DETAIL * size))
@@ -193,6 +193,13 @@ def _plan(image: Tensor | ImageSource, box: Tensor, size: int, max_subsamples: i
         return _CropPlan(source, mapped, None, k, _window(_grown(mapped.detach(), grow), height, width))
     corners = _apply_affine(_corners(_grown(fixed, grow)), matrix)
     return _CropPlan(source, box, matrix, k, _window(geometry.points_box(corners), height, width))
+
+
+def _linear_scale(matrix: Tensor) -> float:
+    """sqrt |det| of a (2, 3) affine map's linear part: its area scale's square root (a 2 x 2
+    determinant by hand: torch's ``det`` costs a LAPACK call per box)."""
+    (a, b), (c, d) = matrix[:, :2].detach().tolist()
+    return abs(a * d - b * c) ** 0.5
 
 
 def _grown(box: Tensor, grow: float) -> Tensor:
@@ -256,7 +263,7 @@ def _rotated_crop(window: Tensor, box: Tensor, r0: int, c0: int, height: int, wi
     differentiable w.r.t. the box."""
     dtype = box.dtype
     outer = geometry.points_box(_apply_affine(_corners(box), affine))            # (4,) image px
-    side = float((box[2:] - box[:2]).detach().max()) * float(affine[:, :2].detach().det().abs().sqrt())
+    side = float((box[2:] - box[:2]).detach().max()) * _linear_scale(affine)
     span = float((outer[2:] - outer[:2]).detach().max())
     inner = max(size, math.ceil(size * span / max(side, 1e-6) - 1e-9))           # bounding-crop px
     mid = _separable_crop(window, outer, r0, c0, height, width, inner, subsamples_for(span, inner, max_subsamples))

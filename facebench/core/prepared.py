@@ -81,6 +81,7 @@ class PreparedDataset:
             raise FacebenchError(f"unknown image format {self.format!r} in {DATASET_JSON} (known: "
                                  f"{', '.join(FORMATS)})", self.root)
         self._row = {sample_id: i for i, sample_id in enumerate(self.manifest["id"])}
+        self._crop_side = self.manifest["crop_side"].to_numpy()   # per-sample lookups without pandas
 
     @property
     def options(self) -> dict:
@@ -142,11 +143,12 @@ class PreparedDataset:
         """Sample ``sample_id`` at ``res`` with its prepared levels below ``res`` (those it has an
         image at), for crops read at the level their detail needs (:class:`PyramidImage`). Nothing
         is opened until a crop reads it; the object is small enough to pass between processes."""
-        row = self.manifest.iloc[[self._row[sample_id]]] if sample_id in self._row else None
-        if row is None:
+        index = self._row.get(sample_id)
+        if index is None:
             raise FacebenchError(f"no sample {sample_id!r} in this dataset", self.root / MANIFEST)
         levels = {r: partial(open_level, self.image_path(sample_id, r), self.format, r, lut)
-                  for r in self.resolutions if r <= int(res) and bool(self.has_image(row, r)[0])}
+                  for r in self.resolutions
+                  if r <= int(res) and (not self._skip_small or self._crop_side[index] >= r)}
         if int(res) not in levels:
             self.image_path(sample_id, res)   # raises the reason (not prepared, or skipped)
         return PyramidImage(int(res), levels)
