@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facebench.data.synth.blur import gaussian_blur
+
 KINDS = ("gradient", "noise", "indoor", "outdoor", "clutter")
 BRIGHTNESS_RANGE = (0.25, 1.2)
 MAX_BLUR = 0.012                  # depth-of-field blur, sigma as a fraction of the image side
@@ -118,10 +120,10 @@ def background(size: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     _shapes(img, rng, n_shapes)
     blur = float(rng.uniform(0, MAX_BLUR))
     if blur * size > 0.5:
-        img = cv2.GaussianBlur(img, (0, 0), blur * size)
+        img = gaussian_blur(img, blur * size)
     brightness = float(rng.uniform(*BRIGHTNESS_RANGE))
-    lin = np.clip(img, 0, 1) ** 2.2 * brightness
-    return lin.astype(np.float32), {"kind": kind, "shapes": n_shapes, "blur": round(blur, 4),
+    lin = cv2.pow(np.clip(img, 0, 1), 2.2) * np.float32(brightness)
+    return lin.astype(np.float32, copy=False), {"kind": kind, "shapes": n_shapes, "blur": round(blur, 4),
                                     "brightness": round(brightness, 3)}
 
 
@@ -139,7 +141,7 @@ def shoulders(img: np.ndarray, neck_top: np.ndarray, neck_base: np.ndarray, neck
     cv2.ellipse(mask, (int(round(centre[0] * one)), int(round(centre[1] * one))),
                 (max(int(half * one), 1), max(int(1.6 * half * one), 1)),
                 float(np.degrees(np.arctan2(axis[1], axis[0]))) - 90.0, 0, 360, 1.0, -1, cv2.LINE_AA, 4)
-    shade = cv2.GaussianBlur(mask, (0, 0), max(0.25 * half, 1.0))
+    shade = gaussian_blur(mask, max(0.25 * half, 1.0))
     cloth = np.clip(_colour(rng, 0.03, 0.9), 0, 1) ** 2.2 * rng.uniform(0.3, 1.0)
     colour = cloth[None, None, :].astype(np.float32) * (0.45 + 0.55 * shade[..., None])
     img += (colour - img) * mask[..., None]

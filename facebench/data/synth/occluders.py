@@ -12,6 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facebench.data.synth.blur import gaussian_blur
 from facebench.data.synth.compose import tone
 
 KINDS = ("glasses", "hair", "hand", "object")
@@ -29,23 +30,53 @@ def _axes(a: float, b: float) -> tuple[int, int]:
     return max(int(round(a * _ONE)), 1), max(int(round(b * _ONE)), 1)
 
 
+def _bounds(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """Rows and columns of the smallest box holding every drawn pixel of ``mask`` (None if none)."""
+    x, y, w, h = cv2.boundingRect(mask)
+    return (slice(y, y + h), slice(x, x + w)) if w and h else None
+
+
 class Layer:
     """Coverage (H, W) float32 and colour (H, W, 3) float32 (display 0..1) of one occluder, drawn
-    in a window of the image around the face."""
+    in a window of the image around the face.
+
+    At 4096 px the window is most of the image (~10 Mpx) and an occluder a small part of it, so
+    each paint, its shading and the final composite touch only the box of what was drawn
+    (:attr:`extent`, window rows and columns)."""
 
     def __init__(self, box: tuple[int, int, int, int]):
         self.x0, self.y0, x1, y1 = box
         self.alpha = np.zeros((y1 - self.y0, x1 - self.x0), np.float32)
         self.colour = np.zeros(self.alpha.shape + (3,), np.float32)
+        self.extent: tuple[slice, slice] | None = None
 
     def local(self, xy: np.ndarray) -> np.ndarray:
         return np.asarray(xy, np.float64) - np.array([self.x0, self.y0])
 
     def paint(self, mask: np.ndarray, colour: np.ndarray, opacity: float = 1.0) -> None:
-        """Lay ``colour`` (3,) or (H, W, 3) with coverage ``mask`` (uint8 0..255) * opacity on top."""
-        a = mask.astype(np.float32) * np.float32(opacity / 255.0)
-        self.colour += (np.asarray(colour, np.float32) - self.colour) * a[..., None]
-        self.alpha += (1.0 - self.alpha) * a
+        """Lay ``colour`` (3,) with coverage ``mask`` (uint8 0..255) * opacity on top."""
+        box = _bounds(mask)
+        if box is not None:
+            self._lay(box, mask, np.asarray(colour, np.float32), opacity)
+
+    def paint_shaded(self, mask: np.ndarray, base: np.ndarray, light: np.ndarray, k: float) -> None:
+        """Lay ``base`` (3,) linear, lit by ``light`` (3,) and shaded as a rounded object of edge
+        softness ``k`` px (:func:`_shaded`), with coverage ``mask`` on top."""
+        box = _bounds(mask)
+        if box is not None:
+            self._lay(box, mask, _shaded(base, mask, box, light, k), 1.0)
+
+    def _lay(self, box: tuple[slice, slice], mask: np.ndarray, colour: np.ndarray, opacity: float) -> None:
+        a = mask[box].astype(np.float32) * np.float32(opacity / 255.0)
+        col, alpha = self.colour[box], self.alpha[box]          # views: updated in place
+        col += (colour - col) * a[..., None]
+        alpha += (1.0 - alpha) * a
+        if self.extent is None:
+            self.extent = box
+        else:
+            (r, c), (r2, c2) = self.extent, box
+            self.extent = (slice(min(r.start, r2.start), max(r.stop, r2.stop)),
+                           slice(min(c.start, c2.start), max(c.stop, c2.stop)))
 
     def blank(self) -> np.ndarray:
         return np.zeros(self.alpha.shape, np.uint8)
@@ -57,12 +88,19 @@ def _display(lin) -> np.ndarray:
     return np.asarray(tone(np.ascontiguousarray(lin.reshape(-1, 3)))).reshape(lin.shape)
 
 
-def _shaded(base: np.ndarray, mask: np.ndarray, light: np.ndarray, k: float) -> np.ndarray:
+def _shaded(base: np.ndarray, mask: np.ndarray, box: tuple[slice, slice], light: np.ndarray, k: float) -> np.ndarray:
     """``base`` (3,) linear, lit by ``light`` (3,), darker towards the mask's edges (a rounded
-    object): display colour (H, W, 3)."""
+    object): display colour (h, w, 3) over ``box`` of ``mask``, the box of its drawn pixels. The
+    blur sees the mask's empty surroundings as far as its kernel reaches, and goes through a
+    pyramid when wide (an object's edge softness is up to ~150 px at 4096 px)."""
     w = max(k, 1.0)
-    inner = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), w)
-    lin = base[None, None, :] * light[None, None, :] * (0.55 + 0.45 * inner[..., None])
+    m = int(np.ceil(4 * w))                           # OpenCV's kernel radius for float images
+    rows, cols = box
+    y0, x0 = max(rows.start - m, 0), max(cols.start - m, 0)
+    y1, x1 = min(rows.stop + m, mask.shape[0]), min(cols.stop + m, mask.shape[1])
+    inner = gaussian_blur(mask[y0:y1, x0:x1].astype(np.float32) / 255.0, w)
+    inner = inner[rows.start - y0:rows.stop - y0, cols.start - x0:cols.stop - x0]
+    lin = (base * light).astype(np.float32)[None, None, :] * (0.55 + 0.45 * inner[..., None])
     return _display(lin)
 
 
@@ -131,8 +169,7 @@ def _hair(layer: Layer, lm: np.ndarray, rng: np.random.Generator, light: np.ndar
         polys.append(np.round(layer.local(pts) * _ONE).astype(np.int32))
     thick = max(1, int(round(iod * rng.uniform(0.012, 0.035))))
     cv2.polylines(mask, polys, False, 255, thick, cv2.LINE_AA, _SHIFT)
-    colour = _shaded(hair * rng.uniform(0.7, 1.2), mask, light, thick)
-    layer.paint(mask, colour)
+    layer.paint_shaded(mask, hair * rng.uniform(0.7, 1.2), light, thick)
     return "hair"
 
 
@@ -167,8 +204,7 @@ def _hand(layer: Layer, lm: np.ndarray, rng: np.random.Generator, light: np.ndar
     cv2.line(mask, _p(tb), _p(tb + 0.7 * finger_len * (0.6 * d + thumb_side * 0.8 * side)), 255,
              max(1, int(round(1.1 * finger_w))), cv2.LINE_AA, _SHIFT)
     tone_shift = rng.uniform(0.8, 1.2, 3) * np.array([1.0, rng.uniform(0.95, 1.0), rng.uniform(0.9, 1.0)])
-    colour = _shaded(skin * tone_shift, mask, light, 0.25 * finger_w)
-    layer.paint(mask, colour)
+    layer.paint_shaded(mask, skin * tone_shift, light, 0.25 * finger_w)
     return "hand"
 
 
@@ -189,8 +225,7 @@ def _object(layer: Layer, lm: np.ndarray, rng: np.random.Generator, light: np.nd
         pts = c + rng.uniform(-r, r, (int(rng.integers(3, 8)), 2))
         cv2.fillPoly(mask, [np.round(cv2.convexHull(pts.astype(np.float32)).reshape(-1, 2) * _ONE).astype(np.int32)],
                      255, cv2.LINE_AA, _SHIFT)
-    colour = _shaded(rng.uniform(0.02, 0.8, 3), mask, light, 0.2 * r)
-    layer.paint(mask, colour)
+    layer.paint_shaded(mask, rng.uniform(0.02, 0.8, 3), light, 0.2 * r)
     return "object"
 
 
@@ -213,11 +248,13 @@ def occlude(img: np.ndarray, lm: np.ndarray, rng: np.random.Generator, light: np
     draw = {"glasses": lambda: _glasses(layer, lm, rng, light), "hair": lambda: _hair(layer, lm, rng, light, hair),
             "hand": lambda: _hand(layer, lm, rng, light, skin), "object": lambda: _object(layer, lm, rng, light)}
     names = [draw[k]() for k in chosen]
-    x0, y0, x1, y1 = box
-    win = img[y0:y1, x0:x1].astype(np.float32) / 255.0
-    a = layer.alpha[..., None]
     out = img.copy()
-    out[y0:y1, x0:x1] = np.clip((win * (1.0 - a) + layer.colour * a) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if layer.extent is not None:
+        rows, cols = layer.extent
+        at = (slice(layer.y0 + rows.start, layer.y0 + rows.stop), slice(layer.x0 + cols.start, layer.x0 + cols.stop))
+        win = img[at].astype(np.float32) / 255.0
+        a = layer.alpha[layer.extent][..., None]
+        out[at] = np.clip((win * (1.0 - a) + layer.colour[layer.extent] * a) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     local = layer.local(lm).astype(np.float32)
     cover = cv2.remap(layer.alpha, local[:, 0:1], local[:, 1:2], cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_CONSTANT, borderValue=0.0).reshape(-1)
