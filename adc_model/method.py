@@ -158,6 +158,7 @@ class ADC(Method):
             raise FacebenchError(f"heatmap_reg must be >= 0 and heatmap_sigma > 0, got {heatmap_reg}, {heatmap_sigma}")
         model_args = {"width": preset.width, "depth": preset.depth, "crop": preset.crop_for(res),
                       "checkpoint": bool(preset.extra.get("adc_checkpoint", False)),
+                      "global_width": int(preset.extra.get("adc_global_width", 0)),
                       "shift": RECIPE_BOX_SHIFT if augment == "standard" else 0.0, **options}
         try:
             model = ADCConfig(scheme=scheme, light=cls.light, trunk=cls.trunk,

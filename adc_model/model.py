@@ -59,6 +59,7 @@ class ADCConfig:
     shift: float = 0.0             # training noise on box position (std, fraction of the side)
     max_subsamples: int = 0        # RoIAlign samples per crop pixel and axis, at most (0: grows with the box)
     checkpoint: bool = False       # recompute each trunk's activations in backward (memory for compute)
+    global_width: int = 0          # the global trunk's channels (0: ``width``); it alone predicts all N heatmaps
 
     def __post_init__(self) -> None:
         if self.trunk not in TRUNKS:
@@ -133,7 +134,8 @@ class ADCNet(nn.Module):
         self.cfg = cfg
         scheme = get_scheme(cfg.scheme)
         self.regions = region_indices(scheme)
-        self.global_trunk = build_trunk(cfg.trunk, scheme.num_points, cfg.width, cfg.depth, 1, cfg.light)
+        self.global_trunk = build_trunk(cfg.trunk, scheme.num_points, cfg.global_width or cfg.width, cfg.depth, 1,
+                                        cfg.light)
         self.regional = nn.ModuleDict({
             name: build_trunk(cfg.trunk, len(ids), cfg.width, cfg.depth, cfg.regional_stages, cfg.light)
             for name, ids in zip(REGION_NAMES, self.regions)

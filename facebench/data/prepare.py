@@ -78,7 +78,8 @@ DEFAULT_SYNTH_DIR = Path("data/synth-default")
 # stratified, 8 train / 4 test (facebench/data/synth/appearance.py) x the first 4 expressions x 4 cameras =
 # 192 images at 4096, written as JPEG (q 95) like most studio stills; docs/bench/prepare.md. Mixed look:
 # each image studio or wild at random (half and half), so the studio experiments keep studio images and
-# training sees the wild domain (facebench/data/synth/wild.py).
+# training sees the wild domain (facebench/data/synth/wild.py). Measured (quiet, 2 workers): 13 min 47 s,
+# of which synthesis 9 min 24 s (BENCHMARKS.md, session 6).
 DEFAULT_SYNTH = SynthConfig(subjects=12, expressions=4, cameras=4, size=4096, seed=0, image_format="jpg",
                             appearance="stratified", look="mixed")
 

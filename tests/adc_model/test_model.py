@@ -117,3 +117,12 @@ def test_checkpointed_trunks_give_the_same_gradients_and_batchnorm_statistics():
         assert torch.allclose(p.grad, q.grad, atol=1e-6), name
     for (name, x), y in zip(plain.named_buffers(), saving.buffers()):
         assert torch.equal(x, y), name   # the recomputation did not count the batch twice
+
+
+def test_global_width_widens_only_the_global_trunk():
+    narrow, wide = _net(), _net(global_width=16)
+    assert count_parameters(wide.global_trunk) > count_parameters(narrow.global_trunk)
+    assert count_parameters(wide.regional) == count_parameters(narrow.regional)
+    with torch.no_grad():
+        out = wide.eval()(normalise_image(_batch()["proxy"]), _batch()["image"])
+    assert out.refined.shape == (2, 68, 2)
