@@ -205,8 +205,8 @@ def prepare_cmd(studio, w300, vw300, out, resolutions, test_fraction, seed, marg
 
     \b
     With no input option, synthesizes the default capture (12 subjects x 4
-    expressions x 4 cameras at 4096 px, the studio look; synthesize a wild or
-    mixed capture with facebench synth --look and pass it with --studio) into
+    expressions x 4 cameras at 4096 px, the mixed look: half studio, half wild;
+    synthesize another with facebench synth and pass it with --studio) into
     data/synth-default/ (a cache, reused) and
     prepares it into data/default/ (--out overrides), both relative to the
     current directory.
