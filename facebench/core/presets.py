@@ -85,7 +85,11 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         # 32 epochs instead of 48.
         # ADC: regional loss in proxy px (adc_model/loss.py); 3x the learning rate (3e-3 -> 3e-4):
         # test NME 4.3 % instead of 7.6 % after the 12 epochs at 256 (docs/bench/adc.md).
-        extra=MappingProxyType({"adc_regional_units": "proxy", "adc_lr_scale": 3.0}),
+        # ADC's global trunk at width 64 (the regional ones stay at 32): it alone predicts all 89
+        # heatmaps, and at 32 it underfits (train NME within a point of test); on the mixed default
+        # data at 512, 10.00 +- 0.08 % over 2 seeds against 11.43 % at 32, for 1.3x the time per
+        # epoch (docs/RESULTS.md, session 6).
+        extra=MappingProxyType({"adc_regional_units": "proxy", "adc_lr_scale": 3.0, "adc_global_width": 64}),
     ),
     "paper": Preset(
         name="paper", resolutions=_RES, epochs=60, lr=1e-4, lr_drop_epoch=30, lr_after=1e-5,
