@@ -85,7 +85,7 @@ def js_divergence(p: Tensor, q: Tensor, mask: Tensor) -> Tensor:
     return (js * weight).sum() / weight.sum().clamp_min(1.0)
 
 
-def heatmap_regulariser(out: ADCOutput, gt_proxy: Tensor, gt: Tensor, res: int, regions: Sequence[Sequence[int]],
+def heatmap_regulariser(out: ADCOutput, gt_proxy: Tensor, gt: Tensor, regions: Sequence[Sequence[int]],
                         crop: int, proxy: int, sigma: float) -> Tensor:
     """DSNT's regulariser: the mean JS divergence of the global heatmaps (all N points) and of the
     regional heatmaps (each region's points, placed in its crop) from Gaussians at the ground truth."""
@@ -134,7 +134,7 @@ def adc_loss(out: ADCOutput, gt_proxy: Tensor, gt: Tensor, res: int, regional_id
     if heatmap_reg > 0:
         if len(regions) != len(out.regional_heatmaps) or crop <= 0:
             raise ValueError("heatmap_reg needs the regions' point ids and the crop side")
-        reg = heatmap_regulariser(out, gt_proxy, gt, res, regions, crop, proxy, heatmap_sigma)
+        reg = heatmap_regulariser(out, gt_proxy, gt, regions, crop, proxy, heatmap_sigma)
         loss = loss + heatmap_reg * reg
         terms["heatmap_js"] = float(reg.detach())
     return loss, terms

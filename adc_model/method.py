@@ -146,12 +146,12 @@ class ADC(Method):
         if units not in REGIONAL_UNITS:
             raise FacebenchError(f"regional_units must be one of {', '.join(REGIONAL_UNITS)}, got {units!r}")
         augment = check_augment(str(options.pop("augment", preset.augment)))
-        point_loss = str(options.pop("point_loss", preset.extra.get("adc_point_loss", "l2")))
+        point_loss = str(options.pop("point_loss", "l2"))
         if point_loss not in POINT_LOSSES:
             raise FacebenchError(f"point_loss must be one of {', '.join(POINT_LOSSES)}, got {point_loss!r}")
         try:
-            heatmap_reg = float(options.pop("heatmap_reg", preset.extra.get("adc_heatmap_reg", 0.0)))
-            heatmap_sigma = float(options.pop("heatmap_sigma", preset.extra.get("adc_heatmap_sigma", 1.0)))
+            heatmap_reg = float(options.pop("heatmap_reg", 0.0))
+            heatmap_sigma = float(options.pop("heatmap_sigma", 1.0))
         except (TypeError, ValueError) as err:
             raise FacebenchError(f"heatmap_reg / heatmap_sigma must be numbers ({err})") from None
         if heatmap_reg < 0 or heatmap_sigma <= 0:
