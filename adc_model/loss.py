@@ -45,6 +45,7 @@ from torch import Tensor
 
 from adc_model.model import ADCOutput
 from facebench.core import geometry
+from facebench.nn.heatmaps import render_gaussians
 
 REGIONAL_UNITS = ("image", "proxy")
 POINT_LOSSES = ("l2", "l1")
@@ -63,11 +64,7 @@ def l1_error(pred: Tensor, gt: Tensor) -> Tensor:
 def gaussian_targets(points: Tensor, h: int, w: int, sigma: float) -> tuple[Tensor, Tensor]:
     """Normalised Gaussians (B, n, h, w) at heatmap-px points (B, n, 2) (pixel centres at integers),
     and a (B, n) mask of the points whose Gaussian has mass inside the map (others are not supervised)."""
-    xs = torch.arange(w, dtype=points.dtype, device=points.device)
-    ys = torch.arange(h, dtype=points.dtype, device=points.device)
-    gx = torch.exp(-0.5 * ((xs - points[..., 0:1]) / sigma) ** 2)          # (B, n, w)
-    gy = torch.exp(-0.5 * ((ys - points[..., 1:2]) / sigma) ** 2)          # (B, n, h)
-    g = gy[..., :, None] * gx[..., None, :]                                 # (B, n, h, w)
+    g = render_gaussians(points, h, w, sigma)                               # (B, n, h, w), peak 1
     mass = g.sum(dim=(-2, -1))
     valid = mass > 1e-3
     return g / mass.clamp_min(1e-12)[..., None, None], valid

@@ -112,9 +112,12 @@ class PreparedDataset:
         R in a dataset prepared with ``--upsample skip``, or for an R not prepared)."""
         if int(res) not in self.resolutions:
             return np.zeros(len(rows), dtype=bool)
-        if not self._skip_small:
-            return np.ones(len(rows), dtype=bool)
-        return rows["crop_side"].to_numpy() >= int(res)
+        return self._has_level(rows["crop_side"].to_numpy(), int(res))
+
+    def _has_level(self, crop_side: np.ndarray | int, res: int) -> np.ndarray:
+        """Whether samples of these crop sides have an image at a prepared ``res`` (all of them,
+        unless the dataset was prepared with ``--upsample skip``)."""
+        return np.logical_or(not self._skip_small, np.asarray(crop_side) >= res)
 
     def image_path(self, sample_id: str, res: int) -> Path:
         """Path of sample ``sample_id``'s image at ``res``; refuses unknown ids and resolutions."""
@@ -148,7 +151,7 @@ class PreparedDataset:
             raise FacebenchError(f"no sample {sample_id!r} in this dataset", self.root / MANIFEST)
         levels = {r: partial(open_level, self.image_path(sample_id, r), self.format, r, lut)
                   for r in self.resolutions
-                  if r <= int(res) and (not self._skip_small or self._crop_side[index] >= r)}
+                  if r <= int(res) and self._has_level(self._crop_side[index], r)}
         if int(res) not in levels:
             self.image_path(sample_id, res)   # raises the reason (not prepared, or skipped)
         return PyramidImage(int(res), levels)
