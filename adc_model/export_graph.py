@@ -109,7 +109,7 @@ class PortableADC(nn.Module):
         full = image[0].permute(2, 0, 1)                                    # (3, R, R) uint8
         proxy = area_proxy(full[None].float(), self.k)
         logits = self.net.global_trunk(normalise_image(proxy))[-1].double()   # the heads in float64 (see above)
-        heat = spatial_softmax2d(logits)
+        heat = spatial_softmax2d(logits * cfg.beta)
         coarse = geometry.rescale_points(soft_argmax2d(heat), logits.shape[-1], res)
         cov_global = heatmap_covariance(heat) * (res / logits.shape[-1]) ** 2
         boxes = region_boxes(coarse, self.net.regions, res, cfg.margin, cfg.min_side * res, 0.0)   # (1, 4, 4)
@@ -117,7 +117,7 @@ class PortableADC(nn.Module):
         for r, name in enumerate(REGION_NAMES):
             crop = gather_crop(full, boxes[0, r], cfg.crop, self.max_k)[None]
             stage_logits = self.net.regional[name](normalise_image(crop))[-1].double()
-            rheat = spatial_softmax2d(stage_logits)
+            rheat = spatial_softmax2d(stage_logits * cfg.beta)
             in_crop = geometry.rescale_points(soft_argmax2d(rheat), stage_logits.shape[-1], cfg.crop)
             refined.append(geometry.from_crop(in_crop, boxes[:, r], cfg.crop))
             scale = (boxes[:, r, 2:] - boxes[:, r, :2]) / stage_logits.shape[-1]       # heatmap px -> image px

@@ -159,6 +159,7 @@ class ADC(Method):
         model_args = {"width": preset.width, "depth": preset.depth, "crop": preset.crop_for(res),
                       "checkpoint": bool(preset.extra.get("adc_checkpoint", False)),
                       "global_width": int(preset.extra.get("adc_global_width", 0)),
+                      "proxy": int(preset.extra.get("adc_proxy", ADCConfig.proxy)),
                       "shift": RECIPE_BOX_SHIFT if augment == "standard" else 0.0, **options}
         try:
             model = ADCConfig(scheme=scheme, light=cls.light, trunk=cls.trunk,
@@ -248,9 +249,9 @@ class ADC(Method):
         """The proxy from the dataset's proxy level, and from the R image only the tiles under the
         region boxes, at the pyramid level their detail needs: the cost does not grow with R."""
         proxy = self.config.model.proxy
-        if res <= proxy or proxy not in data.resolutions:
+        if res <= proxy or data.proxy_level(proxy) is None:
             return super().predict_prepared(data, ids, res)
-        proxies = torch.stack([torch.from_numpy(data.load_image(i, proxy)).permute(2, 0, 1) for i in ids])
+        proxies = torch.stack([torch.from_numpy(data.load_proxy(i, proxy)).permute(2, 0, 1) for i in ids])
         points, cov_g, cov_r = predict_sources(self.net, proxies, [data.open_pyramid(i, res) for i in ids])
         return points, (cov_g, cov_r)
 

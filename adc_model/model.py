@@ -60,10 +60,13 @@ class ADCConfig:
     max_subsamples: int = 0        # RoIAlign samples per crop pixel and axis, at most (0: grows with the box)
     checkpoint: bool = False       # recompute each trunk's activations in backward (memory for compute)
     global_width: int = 0          # the global trunk's channels (0: ``width``); it alone predicts all N heatmaps
+    beta: float = 1.0              # inverse softmax temperature: logits x beta before the spatial softmax
 
     def __post_init__(self) -> None:
         if self.trunk not in TRUNKS:
             raise ValueError(f"unknown trunk {self.trunk!r} (known: {', '.join(TRUNKS)})")
+        if not self.beta > 0:
+            raise ValueError(f"beta must be > 0, got {self.beta}")
         if self.crop % 4 or self.proxy % 4:
             raise ValueError(f"crop ({self.crop}) and proxy ({self.proxy}) must be divisible by 4")
 
@@ -166,7 +169,7 @@ class ADCNet(nn.Module):
         sampling grids; ``degrade`` (B, 3) blurs / noises / JPEG-compresses the crops."""
         res = batch_side(image)
         logits = self._trunk(self.global_trunk, proxy)[-1]                 # (B, N, P/4, P/4)
-        heat = spatial_softmax2d(logits.double())   # the heads in float64: see the class docstring
+        heat = spatial_softmax2d(logits.double() * self.cfg.beta)   # the heads in float64: see the class docstring
         coarse = geometry.rescale_points(soft_argmax2d(heat), logits.shape[-1], res)  # (B, N, 2) R px
         boxes = region_boxes(coarse, self.regions, res, self.cfg.margin, self.cfg.min_side * res,
                              self.cfg.noise if self.training else 0.0,
@@ -180,7 +183,7 @@ class ADCNet(nn.Module):
         for r, name in enumerate(REGION_NAMES):
             stages = self._trunk(self.regional[name], normalise_image(crops[:, r]))  # stages x (B, n_r, C/4, C/4)
             for s, stage_logits in enumerate(stages):
-                rheat = spatial_softmax2d(stage_logits.double())
+                rheat = spatial_softmax2d(stage_logits.double() * self.cfg.beta)
                 in_crop = geometry.rescale_points(soft_argmax2d(rheat), stage_logits.shape[-1], self.cfg.crop)
                 per_stage[s].append(geometry.from_crop(in_crop, boxes[:, r], self.cfg.crop))  # (B, n_r, 2) R px
             regional_heatmaps.append(rheat)

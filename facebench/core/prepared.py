@@ -24,6 +24,7 @@ import pandas as pd
 
 from facebench.core import geometry
 from facebench.core.errors import FacebenchError
+from facebench.core.pixels import resample
 from facebench.core.schemes import Scheme, get_scheme
 from facebench.core.tiled import (
     FORMATS,
@@ -136,6 +137,23 @@ class PreparedDataset:
     def load_image(self, sample_id: str, res: int) -> np.ndarray:
         """Decode sample ``sample_id`` at ``res`` -> (res, res, 3) uint8 RGB."""
         return read_prepared_image(self.image_path(sample_id, res), int(res))
+
+    def proxy_level(self, side: int) -> int | None:
+        """The prepared level a ``side`` x ``side`` proxy is read from: ``side`` itself when prepared,
+        else the smallest prepared level above it (area-averaged down by :meth:`load_proxy`); None
+        when every prepared level is smaller."""
+        above = [r for r in self.resolutions if r >= int(side)]
+        return min(above) if above else None
+
+    def load_proxy(self, sample_id: str, side: int) -> np.ndarray:
+        """Sample ``sample_id`` at ``side`` (a proxy smaller than the smallest prepared level, e.g.
+        ADC's ``-o proxy=128``): decoded from :meth:`proxy_level` and area-averaged as ``prepare``
+        resamples -> (side, side, 3) uint8 RGB."""
+        level = self.proxy_level(side)
+        if level is None:
+            raise FacebenchError(f"no prepared resolution is at least {side} (prepared: "
+                                 f"{', '.join(map(str, self.resolutions))})", self.root)
+        return resample(self.load_image(sample_id, level), int(side))
 
     def open_image(self, sample_id: str, res: int, lut: np.ndarray | None = None) -> ImageSource:
         """Sample ``sample_id`` at ``res`` as an image source read by windows (a tiled file decodes

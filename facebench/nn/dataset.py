@@ -49,12 +49,14 @@ class LandmarkDataset(torch.utils.data.Dataset):
         self.prepared, self.res, self.proxy_res = ds, int(res), int(proxy_res)
         self.augment = check_augment(augment)
         self.prefetch = prefetch
-        for r in (self.res, self.proxy_res):
+        proxy_level = ds.proxy_level(self.proxy_res)   # a smaller proxy is area-averaged from this level
+        for r in (self.res, proxy_level):
             if r not in ds.resolutions:
                 prepared = ", ".join(map(str, ds.resolutions))
-                raise FacebenchError(f"resolution {r} was not prepared (prepared: {prepared})", ds.root)
+                raise FacebenchError(f"resolution {r or self.proxy_res} was not prepared (prepared: {prepared})",
+                                     ds.root)
         rows = ds.split(split)
-        keep = ds.has_image(rows, self.res) & ds.has_image(rows, self.proxy_res)
+        keep = ds.has_image(rows, self.res) & ds.has_image(rows, proxy_level)
         if not keep.all():
             warnings.warn(f"{int((~keep).sum())} of {len(rows)} {split} samples have no {self.res} image "
                           "(prepared with --upsample skip) and are left out", stacklevel=2)
@@ -82,7 +84,7 @@ class LandmarkDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict:
         sample_id = self.ids[index]
-        proxy = self.prepared.load_image(sample_id, self.proxy_res)
+        proxy = self.prepared.load_proxy(sample_id, self.proxy_res)
         item = {"landmarks": self._landmarks[index], "proxy_landmarks": self._proxy_landmarks[index], "affine": None,
                 "degrade": None, "lut": None}
         if self.augment == "standard":   # the training recipe: see facebench/nn/augment_recipe.py

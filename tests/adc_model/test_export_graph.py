@@ -30,9 +30,10 @@ def test_the_gathered_crop_is_roi_align(box):
     assert (expected - got).abs().max() < 5e-3   # float32 rounding of roi_crop's window-relative positions
 
 
-def test_the_graph_predicts_what_adc_predicts():
+@pytest.mark.parametrize("beta", [1.0, 4.0])
+def test_the_graph_predicts_what_adc_predicts(beta):
     torch.manual_seed(0)
-    cfg = ADCConfig(scheme="ibug68", width=8, depth=2, crop=32, min_side=0.1)
+    cfg = ADCConfig(scheme="ibug68", width=8, depth=2, crop=32, min_side=0.1, beta=beta)
     net = ADCNet(cfg).eval()
     method = ADC(net, ADCRunConfig(model=cfg, res=256, preset="smoke", epochs=1, batch_size=1, lr=1e-3,
                                    lr_drop_epoch=1, lr_after=1e-4))
@@ -41,7 +42,7 @@ def test_the_graph_predicts_what_adc_predicts():
         with torch.no_grad():
             ours, _, _, cov_g, cov_r = PortableADC(net, res)(image)
         points, expected_g, expected_r = method.predict_spread(image.numpy())
-        assert np.abs(ours.numpy() - points).max() < 2e-4
+        assert np.abs(ours.numpy() - points).max() < 2e-4 * beta   # float32 crops; a sharper softmax amplifies
         for got, expected in ((cov_g, expected_g), (cov_r, expected_r)):   # NaN where expected is NaN
             np.testing.assert_allclose(got.numpy(), expected, rtol=1e-3, atol=1e-5 * np.nanmax(np.abs(expected)))
 

@@ -126,3 +126,17 @@ def test_global_width_widens_only_the_global_trunk():
     with torch.no_grad():
         out = wide.eval()(normalise_image(_batch()["proxy"]), _batch()["image"])
     assert out.refined.shape == (2, 68, 2)
+
+
+def test_beta_sharpens_the_latent_heatmaps_of_the_same_weights():
+    soft, sharp = _net().eval(), _net(beta=4.0).eval()
+    sharp.load_state_dict(soft.state_dict())
+    b = _batch()
+    with torch.no_grad():
+        outs = [net(normalise_image(b["proxy"]), b["image"]) for net in (soft, sharp)]
+    peaks = [o.global_heatmaps.flatten(2).max(dim=-1).values for o in outs]
+    assert (peaks[1] > peaks[0]).all()                      # softmax(4 z) is more peaked than softmax(z)
+    expected = torch.softmax(4.0 * torch.log(outs[0].global_heatmaps.flatten(2)), dim=-1)
+    assert torch.allclose(outs[1].global_heatmaps.flatten(2), expected, atol=1e-9)
+    with pytest.raises(ValueError, match="beta"):
+        _net(beta=0.0)

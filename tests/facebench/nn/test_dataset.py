@@ -1,7 +1,11 @@
 """The torch ``Dataset`` over a prepared split (facebench/nn/dataset.py)."""
 
 import numpy as np
+import pytest
 import torch
+
+from facebench.core.errors import FacebenchError
+from facebench.core.pixels import resample
 
 from facebench.core.prepared import PreparedDataset
 from facebench.core.tiled import PyramidImage, TiledImage
@@ -45,6 +49,19 @@ def test_items_decode_only_what_they_need(tiny_prepared, monkeypatch):
     window = item["image"].read(10, 60, 20, 90)                 # a window decodes the tiles under it
     assert [p.parent.name for p, _ in reads] == ["128", "256"] and reads[-1][1] == 1
     np.testing.assert_array_equal(window, PreparedDataset(tiny_prepared).load_image(item["id"], 256)[10:60, 20:90])
+
+
+def test_a_proxy_below_the_smallest_level_is_area_averaged_from_it(tiny_prepared):
+    ds = PreparedDataset(tiny_prepared)                       # levels 128 and 256
+    assert (ds.proxy_level(64), ds.proxy_level(128), ds.proxy_level(200), ds.proxy_level(512)) == (128, 128, 256, None)
+    item = LandmarkDataset(ds, "test", 256, proxy_res=64)[1]
+    assert item["proxy"].shape == (3, 64, 64)
+    np.testing.assert_array_equal(item["proxy"].permute(1, 2, 0).numpy(), resample(ds.load_image(item["id"], 128), 64))
+    np.testing.assert_allclose(item["proxy_landmarks"].numpy(), ds.landmarks(ds.split("test"), 64)[1], atol=1e-4)
+    with pytest.raises(FacebenchError, match="no prepared resolution is at least 512"):
+        ds.load_proxy(item["id"], 512)
+    with pytest.raises(FacebenchError, match="resolution 512 was not prepared"):
+        LandmarkDataset(ds, "test", 256, proxy_res=512)
 
 
 def test_max_samples_spreads_over_the_split(tiny_prepared):
