@@ -6,7 +6,6 @@ import torch
 
 from facebench.core.errors import FacebenchError
 from facebench.core.pixels import resample
-
 from facebench.core.prepared import PreparedDataset
 from facebench.core.tiled import PyramidImage, TiledImage
 from facebench.nn.dataset import LandmarkDataset
