@@ -107,7 +107,8 @@ def adc_loss(out: ADCOutput, gt_proxy: Tensor, gt: Tensor, res: int, regional_id
     refined point ids.
 
     With several regional stages (adc-stack2), the regional term is the mean over stages
-    (intermediate supervision). Returns (loss, {"global": ..., "regional": ...}) with the terms in
+    (intermediate supervision); likewise the global term over several global stages
+    (``ADCConfig.global_stages``). Returns (loss, {"global": ..., "regional": ...}) with the terms in
     the units used, for the training log.
 
     ``point_loss`` and ``heatmap_reg`` (with the ``regions``' point ids and the ``crop`` side) are
@@ -117,8 +118,9 @@ def adc_loss(out: ADCOutput, gt_proxy: Tensor, gt: Tensor, res: int, regional_id
     if point_loss not in POINT_LOSSES:
         raise ValueError(f"unknown point_loss {point_loss!r} (known: {', '.join(POINT_LOSSES)})")
     error = squared_error if point_loss == "l2" else l1_error
-    coarse_proxy = geometry.rescale_points(out.coarse, res, proxy)            # (B, N, 2) proxy px
-    global_term = error(coarse_proxy, gt_proxy)
+    coarse_stages = out.coarse_stages or (out.coarse,)
+    global_term = sum(error(geometry.rescale_points(c, res, proxy), gt_proxy)   # (B, N, 2) proxy px
+                      for c in coarse_stages) / len(coarse_stages)
     regional_terms = []
     for refined in out.refined_stages:
         pred_r, gt_r = refined[:, regional_ids], gt[:, regional_ids]          # (B, N_att, 2) R px

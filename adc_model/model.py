@@ -61,10 +61,14 @@ class ADCConfig:
     checkpoint: bool = False       # recompute each trunk's activations in backward (memory for compute)
     global_width: int = 0          # the global trunk's channels (0: ``width``); it alone predicts all N heatmaps
     beta: float = 1.0              # inverse softmax temperature: logits x beta before the spatial softmax
+    global_stages: int = 1         # stacked hourglasses in the global trunk, each supervised (Newell et al.)
 
     def __post_init__(self) -> None:
         if self.trunk not in TRUNKS:
             raise ValueError(f"unknown trunk {self.trunk!r} (known: {', '.join(TRUNKS)})")
+        if self.global_stages < 1 or self.regional_stages < 1:
+            raise ValueError(f"global_stages and regional_stages must be >= 1, got {self.global_stages}, "
+                             f"{self.regional_stages}")
         if not self.beta > 0:
             raise ValueError(f"beta must be > 0, got {self.beta}")
         if self.crop % 4 or self.proxy % 4:
@@ -79,6 +83,7 @@ class ADCOutput(NamedTuple):
     regional_heatmaps: tuple[Tensor, ...]   # per region (B, n_r, c, c), after spatial softmax
     refined: Tensor                         # (B, N, 2) coarse with regional points replaced
     refined_stages: tuple[Tensor, ...]      # (B, N, 2) per regional stage; the last is ``refined``
+    coarse_stages: tuple[Tensor, ...] = ()  # (B, N, 2) per global stage; the last is ``coarse``
 
 
 def build_trunk(kind: str, num_points: int, width: int, depth: int, stages: int, light: bool) -> nn.Module:
@@ -137,7 +142,8 @@ class ADCNet(nn.Module):
         self.cfg = cfg
         scheme = get_scheme(cfg.scheme)
         self.regions = region_indices(scheme)
-        self.global_trunk = build_trunk(cfg.trunk, scheme.num_points, cfg.global_width or cfg.width, cfg.depth, 1,
+        self.global_trunk = build_trunk(cfg.trunk, scheme.num_points, cfg.global_width or cfg.width, cfg.depth,
+                                        cfg.global_stages,
                                         cfg.light)
         self.regional = nn.ModuleDict({
             name: build_trunk(cfg.trunk, len(ids), cfg.width, cfg.depth, cfg.regional_stages, cfg.light)
@@ -168,9 +174,12 @@ class ADCNet(nn.Module):
         (augmented) proxy, scaled to R px, to the image's px and is composed into the crops'
         sampling grids; ``degrade`` (B, 3) blurs / noises / JPEG-compresses the crops."""
         res = batch_side(image)
-        logits = self._trunk(self.global_trunk, proxy)[-1]                 # (B, N, P/4, P/4)
-        heat = spatial_softmax2d(logits.double() * self.cfg.beta)   # the heads in float64: see the class docstring
-        coarse = geometry.rescale_points(soft_argmax2d(heat), logits.shape[-1], res)  # (B, N, 2) R px
+        global_stages = self._trunk(self.global_trunk, proxy)            # stages x (B, N, P/4, P/4)
+        coarse_stages = []
+        for logits in global_stages:   # the heads in float64: see the class docstring
+            heat = spatial_softmax2d(logits.double() * self.cfg.beta)
+            coarse_stages.append(geometry.rescale_points(soft_argmax2d(heat), logits.shape[-1], res))  # R px
+        coarse = coarse_stages[-1]                                          # (B, N, 2) R px
         boxes = region_boxes(coarse, self.regions, res, self.cfg.margin, self.cfg.min_side * res,
                              self.cfg.noise if self.training else 0.0,
                              shift=self.cfg.shift if self.training else 0.0)  # (B, 4, 4)
@@ -189,4 +198,4 @@ class ADCNet(nn.Module):
             regional_heatmaps.append(rheat)
         refined_stages = tuple(coarse.index_copy(1, self.regional_ids, torch.cat(pts, dim=1)) for pts in per_stage)
         return ADCOutput(heat, coarse, boxes, tuple(crops.unbind(1)), tuple(regional_heatmaps),
-                         refined_stages[-1], refined_stages)
+                         refined_stages[-1], refined_stages, tuple(coarse_stages))

@@ -1,6 +1,7 @@
-"""Presets size every neural method for a machine: ``smoke`` (seconds, for tests), ``cpu`` (the whole
-experiment grid in about two hours on a 2-core CPU) and ``paper`` (the paper's Table 1 crop and
-batch sizes and its schedule, for a GPU). Presets are dataclasses, not files.
+"""Presets size every neural method for a machine: ``smoke`` (seconds, for tests), ``cpu`` (a 2-core
+CPU: the README's job in tens of minutes; the grid's wall time is in docs/RESULTS.md) and ``paper``
+(the paper's Table 1 crop and batch sizes and its schedule, for a GPU). Presets are dataclasses,
+not files.
 """
 
 from __future__ import annotations
@@ -71,25 +72,22 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         extra=MappingProxyType({"adc_regional_units": "proxy"}),   # see adc_model/loss.py
     ),
     "cpu": Preset(
-        name="cpu", resolutions=_RES, epochs=24, lr=1e-3, lr_drop_epoch=18, lr_after=1e-4,
-        epochs_init=12, holistic_epochs=32, holistic_width=64,
+        name="cpu", resolutions=_RES, epochs=96, lr=1e-3, lr_drop_epoch=72, lr_after=1e-4,
+        epochs_init=24, holistic_epochs=32, holistic_width=64,
         batch_size=MappingProxyType({256: 8, 512: 8, 1024: 8, 2048: 4, 4096: 4}),
         crop_size=MappingProxyType({256: 64, 512: 64, 1024: 64, 2048: 96, 4096: 128}),
-        width=32, depth=3, light_at=(4096,),
-        # 24 epochs from scratch, 12 to fine-tune a lower resolution's model, 48 for the holistic
-        # methods, which train once at 256 (cheap) and need more steps: 12 epochs of hg2 on the
-        # default data's 96 training crops left it at 20 % NME (docs/RESULTS.md).
-        # Holistic width 64, 32 epochs (issue 13): at width 32 hg2 could not fit the jaw even on the
-        # training set (89 heatmaps from 32 features; train jaw NME 40 %); width 64 fits it
-        # (11 % train, 14 % test after 16 epochs; docs/RESULTS.md), at ~3x the cost per epoch, so
-        # 32 epochs instead of 48.
-        # ADC: regional loss in proxy px (adc_model/loss.py); 3x the learning rate (3e-3 -> 3e-4):
-        # test NME 4.3 % instead of 7.6 % after the 12 epochs at 256 (docs/bench/adc.md).
-        # ADC's global trunk at width 64 (the regional ones stay at 32): it alone predicts all 89
-        # heatmaps, and at 32 it underfits (train NME within a point of test); on the mixed default
-        # data at 512, 10.00 +- 0.08 % over 2 seeds against 11.43 % at 32, for 1.3x the time per
-        # epoch (docs/RESULTS.md, session 6).
-        extra=MappingProxyType({"adc_regional_units": "proxy", "adc_lr_scale": 3.0, "adc_global_width": 64}),
+        width=64, depth=3, light_at=(4096,),
+        # Holistic methods (hg2, fan4, cpm6, cnn67) train once at 256 and are upscaled: width 64,
+        # 32 epochs. At width 32 hg2 could not fit the jaw even on the training set (89 heatmaps
+        # from 32 features; train jaw NME 40 %); width 64 fits it (docs/RESULTS.md).
+        # ADC (session 7, docs/RESULTS.md "ADC's schedule and proxy"): every trunk at width 64; the
+        # global trunk on a 128 proxy (`adc_proxy`, area-averaged from the prepared 256 level)
+        # instead of the paper's 256, which costs 2.3x less per step (the global trunk at 256 was
+        # 80 % of a step) for the same NME at 24 epochs (9.31 against 9.12 %); what the saving buys
+        # is the schedule: 96 epochs from scratch (6.31 % at 512 against 7.23 at 48 and 9.31 at 24),
+        # 24 to fine-tune a lower resolution's model (progressive initialisation). Regional loss in
+        # proxy px (adc_model/loss.py); 3x the learning rate (3e-3 -> 3e-4; 6e-3 was no better).
+        extra=MappingProxyType({"adc_regional_units": "proxy", "adc_lr_scale": 3.0, "adc_proxy": 128}),
     ),
     "paper": Preset(
         name="paper", resolutions=_RES, epochs=60, lr=1e-4, lr_drop_epoch=30, lr_after=1e-5,

@@ -3,6 +3,7 @@ import torch
 
 from adc_model.loss import adc_loss
 from adc_model.model import ADCConfig, ADCNet, make_proxy, normalise_image
+from facebench.core import geometry
 from facebench.core.schemes import IBUG68
 from facebench.nn.blocks import count_parameters
 from tests.adc_model.synthetic import synthetic_samples
@@ -140,3 +141,19 @@ def test_beta_sharpens_the_latent_heatmaps_of_the_same_weights():
     assert torch.allclose(outs[1].global_heatmaps.flatten(2), expected, atol=1e-9)
     with pytest.raises(ValueError, match="beta"):
         _net(beta=0.0)
+
+
+def test_global_stages_are_each_supervised_and_the_last_is_coarse():
+    net, b = _net(global_stages=2), _batch()
+    out = net.train()(normalise_image(b["proxy"]), b["image"])
+    assert len(out.coarse_stages) == 2 and torch.equal(out.coarse_stages[-1], out.coarse)
+    loss, terms = adc_loss(out, b["proxy_landmarks"].double(), b["landmarks"].double(), 128, list(IBUG68.regional),
+                           proxy=64)
+    first, last = (((geometry.rescale_points(c, 128, 64) - b["proxy_landmarks"]) ** 2).sum(-1).mean()
+                   for c in out.coarse_stages)   # eq. 1's global term of each stage, in 64 px proxy px
+    assert terms["global"] == pytest.approx(float((first + last) / 2), rel=1e-6)
+    loss.backward()
+    head0 = net.global_trunk.heads[0].weight.grad
+    assert head0 is not None and head0.abs().sum() > 0   # the first stage's head learns from its own term
+    with pytest.raises(ValueError, match="global_stages"):
+        _net(global_stages=0)

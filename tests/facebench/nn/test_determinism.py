@@ -43,7 +43,8 @@ def test_the_gradient_of_a_cpu_preset_adc_does_not_depend_on_the_thread_count():
         try:
             torch.manual_seed(0)
             net = ADCNet(cfg.model)
-            out = net(images.float() / 255, images)
+            proxy = torch.nn.functional.interpolate(images.float(), size=cfg.model.proxy, mode="area")
+            out = net(proxy / 255, images)
             (out.refined.pow(2).mean() + out.coarse.pow(2).mean()).backward()
             return torch.cat([p.grad.flatten() for p in net.parameters() if p.grad is not None])
         finally:
