@@ -80,14 +80,17 @@ PRESETS: Mapping[str, Preset] = MappingProxyType({
         # Holistic methods (hg2, fan4, cpm6, cnn67) train once at 256 and are upscaled: width 64,
         # 32 epochs. At width 32 hg2 could not fit the jaw even on the training set (89 heatmaps
         # from 32 features; train jaw NME 40 %); width 64 fits it (docs/RESULTS.md).
-        # ADC (session 7, docs/RESULTS.md "ADC's schedule and proxy"): every trunk at width 64; the
-        # global trunk on a 128 proxy (`adc_proxy`, area-averaged from the prepared 256 level)
-        # instead of the paper's 256, which costs 2.3x less per step (the global trunk at 256 was
-        # 80 % of a step) for the same NME at 24 epochs (9.31 against 9.12 %); what the saving buys
-        # is the schedule: 96 epochs from scratch (6.31 % at 512 against 7.23 at 48 and 9.31 at 24),
-        # 24 to fine-tune a lower resolution's model (progressive initialisation). Regional loss in
-        # proxy px (adc_model/loss.py); 3x the learning rate (3e-3 -> 3e-4; 6e-3 was no better).
-        extra=MappingProxyType({"adc_regional_units": "proxy", "adc_lr_scale": 3.0, "adc_proxy": 128}),
+        # ADC (session 7, docs/RESULTS.md "ADC's schedule and proxy"): the global trunk on a 128
+        # proxy (`adc_proxy`, area-averaged from the prepared 256 level) instead of the paper's 256,
+        # which costs 2.3x less per step (the global trunk at 256 was 80 % of a step) for the same
+        # NME at 24 epochs (9.31 against 9.12 %); what the saving buys is the schedule: 96 epochs
+        # from scratch (6.31 % at 512 against 7.23 at 48 and 9.31 at 24), 24 to fine-tune a lower
+        # resolution's model (progressive initialisation). Regional trunks at width 64, the global
+        # one at 96 (`adc_global_width`; it alone predicts all N heatmaps): 5.72 +- 0.11 % against
+        # 6.23 +- 0.12 at 64 (2 seeds each), for 1.18x the time. Regional loss in proxy px
+        # (adc_model/loss.py); 3x the learning rate (3e-3 -> 3e-4; 6e-3 was no better).
+        extra=MappingProxyType({"adc_regional_units": "proxy", "adc_lr_scale": 3.0, "adc_proxy": 128,
+                                "adc_global_width": 96}),
     ),
     "paper": Preset(
         name="paper", resolutions=_RES, epochs=60, lr=1e-4, lr_drop_epoch=30, lr_after=1e-5,

@@ -41,7 +41,8 @@ def test_config_follows_the_preset():
     assert ADCStack2.config_for(SMOKE, 256, "ibug68").model.regional_stages == 2
     cpu = ADC.config_for(get_preset("cpu"), 512, "ibug68")
     assert cpu.regional_units == "proxy" and (cpu.lr, cpu.lr_after) == pytest.approx((3e-3, 3e-4))
-    assert (cpu.model.width, cpu.model.proxy, cfg.model.proxy) == (64, 128, 256)   # cpu: a 128 proxy
+    assert (cpu.model.width, cpu.model.global_width, cpu.model.proxy) == (64, 96, 128)   # cpu: a 128 proxy
+    assert (cfg.model.global_width, cfg.model.proxy) == (0, 256)
     assert ADC.config_for(SMOKE, 256, "ibug68", options={"noise": 0.2}).model.noise == 0.2
     with pytest.raises(FacebenchError, match="unknown option"):
         ADC.config_for(SMOKE, 256, "ibug68", options={"tree_depth": 3})
