@@ -143,8 +143,7 @@ class ADCNet(nn.Module):
         scheme = get_scheme(cfg.scheme)
         self.regions = region_indices(scheme)
         self.global_trunk = build_trunk(cfg.trunk, scheme.num_points, cfg.global_width or cfg.width, cfg.depth,
-                                        cfg.global_stages,
-                                        cfg.light)
+                                        cfg.global_stages, cfg.light)
         self.regional = nn.ModuleDict({
             name: build_trunk(cfg.trunk, len(ids), cfg.width, cfg.depth, cfg.regional_stages, cfg.light)
             for name, ids in zip(REGION_NAMES, self.regions)

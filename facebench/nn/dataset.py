@@ -50,11 +50,10 @@ class LandmarkDataset(torch.utils.data.Dataset):
         self.augment = check_augment(augment)
         self.prefetch = prefetch
         proxy_level = ds.proxy_level(self.proxy_res)   # a smaller proxy is area-averaged from this level
-        for r in (self.res, proxy_level):
-            if r not in ds.resolutions:
+        for r, level in ((self.res, self.res), (self.proxy_res, proxy_level)):
+            if level not in ds.resolutions:
                 prepared = ", ".join(map(str, ds.resolutions))
-                raise FacebenchError(f"resolution {r or self.proxy_res} was not prepared (prepared: {prepared})",
-                                     ds.root)
+                raise FacebenchError(f"resolution {r} was not prepared (prepared: {prepared})", ds.root)
         rows = ds.split(split)
         keep = ds.has_image(rows, self.res) & ds.has_image(rows, proxy_level)
         if not keep.all():
