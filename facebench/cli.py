@@ -13,7 +13,7 @@ from facebench.core.errors import FacebenchError
 from facebench.core.presets import PRESETS
 from facebench.core.schemes import SCHEMES
 from facebench.core.tiled import FORMATS
-from facebench.data.synth.config import LOOKS
+from facebench.data.synth.config import LOOKS, WILD_FACTORS
 from facebench.eval.metrics import NORMS
 
 DEFAULT_DATA = Path("data/default")   # where `facebench prepare` with no input writes
@@ -294,8 +294,10 @@ def report_cmd(runs_dir, out, with_paper):
 @click.option("--annotator-noise", "annotator_noise", type=click.FloatRange(min=0.0), default=0.0, show_default=True, metavar="PX", help="Std of Gaussian noise added to the landmarks, px at --size.")
 @click.option("--format", "image_format", type=click.Choice(["png", "jpg"]), default="png", show_default=True, help="png (lossless, ~13 MB at 4096) or jpg (quality 95, ~1-2 MB).")
 @click.option("--look", type=click.Choice(list(LOOKS)), default="studio", show_default=True, help="studio: the rig, studio lights and grey backdrop (the images of earlier versions, byte for byte). wild: each image its own random camera (yaw up to 65 deg, pitch, roll, distance 0.35-3 m, framing), lighting (1-3 lights, colour temperature, hardness, ambient), procedural background, occluders (glasses, hair, hand, object; the covered points flagged in <camera>.occluded.json) and camera finish (defocus, motion blur, exposure, white balance, noise, JPEG). mixed: each image studio or wild at random, half and half.")
+@click.option("--wild-off", "wild_off", default="", metavar="FACTORS", help=f"Comma-separated factors that wild images take from the studio instead ({', '.join(WILD_FACTORS)}), every other random draw unchanged: the ablation of docs/RESULTS.md, 'Transfer to real photographs'.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def synth_cmd(out, subjects, expressions, cameras, size, seed, workers, annotator_noise, image_format, look, quiet):
+def synth_cmd(out, subjects, expressions, cameras, size, seed, workers, annotator_noise, image_format, look, wild_off,
+              quiet):
     """Synthesize a multi-view studio capture into OUT: OUT/<subject>/<expression>/<camera>.png
     with a sibling .pts (studio89, 89 points, 0-based, exact sub-pixel projections) and
     OUT/capture.json (scheme, calibrated rig, expressions, subject parameters, seed, size).
@@ -309,7 +311,8 @@ def synth_cmd(out, subjects, expressions, cameras, size, seed, workers, annotato
     from facebench.data.synth.generate import generate
 
     cfg = SynthConfig(subjects=subjects, expressions=expressions, cameras=cameras, size=size, seed=seed,
-                      annotator_noise=annotator_noise, image_format=image_format, look=look)
+                      annotator_noise=annotator_noise, image_format=image_format, look=look,
+                      wild_off=tuple(f.strip() for f in wild_off.split(",") if f.strip()))
     summary = generate(out, cfg, workers=workers, progress=not quiet)
     click.echo(f"{summary['written']} images written, {summary['kept']} kept, {summary['images']} in {out} "
                f"({summary['seconds']:.1f} s)")

@@ -1,5 +1,5 @@
 """``facebench synth`` into a folder that already holds a capture: only the same capture may be
-continued (an interrupted run) or extended; another seed, size, format, noise, look, or fewer subjects /
+continued (an interrupted run) or extended; another seed, size, format, noise, look, wild_off, or fewer subjects /
 expressions / cameras would leave old images beside a ``capture.json`` that no longer describes
 them, so it is refused, naming what differs."""
 
@@ -11,8 +11,9 @@ from pathlib import Path
 from facebench.core.errors import FacebenchError
 
 CAPTURE_JSON = "capture.json"
-MUST_MATCH = ("seed", "size", "image_format", "annotator_noise", "cameras", "look")   # the rig spreads the cameras
-BEFORE = {"look": "studio"}    # settings that captures made before they existed had
+MUST_MATCH = ("seed", "size", "image_format", "annotator_noise", "cameras", "look",   # the rig spreads the cameras
+              "wild_off")
+BEFORE = {"look": "studio", "wild_off": []}    # settings that captures made before they existed had
 MAY_GROW = ("subjects", "expressions")
 
 

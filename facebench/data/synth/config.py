@@ -11,6 +11,9 @@ from facebench.data.synth.expressions import EXPRESSIONS
 
 IMAGE_FORMATS = ("png", "jpg")
 LOOKS = ("studio", "wild", "mixed")   # docs/design.md, "The wild look"
+# What a wild image randomises, each of which `wild_off` can return to the studio's (the ablation of
+# docs/RESULTS.md "Transfer to real photographs"): facebench/data/synth/wild.py says what each means.
+WILD_FACTORS = ("pose", "lighting", "background", "occluders", "skin", "finish")
 MIN_SIZE = 64
 
 
@@ -25,6 +28,7 @@ class SynthConfig:
     image_format: str = "png"      # png | jpg
     appearance: str = "random"     # random | stratified (facebench/data/synth/appearance.py)
     look: str = "studio"           # studio | wild | mixed (facebench/data/synth/wild.py)
+    wild_off: tuple[str, ...] = () # WILD_FACTORS that wild images take from the studio instead
 
     def __post_init__(self) -> None:
         checks = (
@@ -41,13 +45,19 @@ class SynthConfig:
             (self.appearance in ("random", "stratified"),
              f"appearance must be random or stratified, got {self.appearance!r}"),
             (self.look in LOOKS, f"look must be one of {', '.join(LOOKS)}, got {self.look!r}"),
+            (set(self.wild_off) <= set(WILD_FACTORS),
+             f"wild_off takes {', '.join(WILD_FACTORS)}; "
+             f"got {', '.join(sorted(set(self.wild_off) - set(WILD_FACTORS)))}"),
+            (not self.wild_off or self.look != "studio", "wild_off changes wild images; the studio look has none"),
         )
         for ok, message in checks:
             if not ok:
                 raise FacebenchError(message)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["wild_off"] = sorted(self.wild_off)     # JSON-ready and order-free
+        return d
 
 
 def rng_for(seed: int, *keys: int) -> np.random.Generator:
@@ -66,6 +76,7 @@ STREAM_TEXTURE = 5
 STREAM_LOOK = 7            # mixed: is this image studio or wild
 STREAM_WILD = 8            # a wild image's camera, lighting, background, occluders and finish
 STREAM_WILD_SUBJECT = 9    # a subject's age and skin tint in wild images
+STREAM_WILD_OFF = 10       # the studio backdrop and finish of a wild image with those factors off
 
 
 def subject_name(i: int) -> str:

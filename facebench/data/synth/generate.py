@@ -79,7 +79,8 @@ def capture_description(cfg: SynthConfig) -> dict:
         "config": cfg.to_dict(),
         "look": {"look": cfg.look, "wild_share": {"studio": 0.0, "wild": 1.0, "mixed": WILD_SHARE}[cfg.look],
                  "wild_images": "their own camera, lighting, background, occluders and finish: see each "
-                                "<camera>.occluded.json; the rig and lighting here are the studio images'"},
+                                "<camera>.occluded.json; the rig and lighting here are the studio images'",
+                 **({"wild_off": sorted(cfg.wild_off)} if cfg.wild_off else {})},
         "rig": {
             "target_mm": TARGET.tolist(), "arc_radius_mm": DISTANCE, "nominal_face_fill": FILL,
             "head_frame": "mm; x to the image right of a frontal view (subject's left), y up, z towards the cameras",
@@ -183,7 +184,8 @@ def _run_group(task):
     for job in jobs:
         e = EXPRESSIONS[job.expression]
         if is_wild(cfg.look, cfg.seed, job.subject, job.expression, job.camera):
-            wild = render_wild(assets, e, cfg.size, cfg.seed, job.subject, job.expression, job.camera)
+            wild = render_wild(assets, e, cfg.size, cfg.seed, job.subject, job.expression, job.camera,
+                               cfg.wild_off)
             img, lm, side = wild.image, wild.landmarks, {"look": "wild", **_flags(wild.occluded), **wild.info}
         else:
             rng = rng_for(cfg.seed, STREAM_IMAGE, job.subject, job.expression, job.camera)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facebench.data.synth.rig import FACE_HEIGHT, TARGET, Camera, look_at
+from facebench.data.synth.rig import DISTANCE, FACE_HEIGHT, FILL, TARGET, Camera, look_at
 
 YAW_SD, YAW_MAX = 25.0, 65.0          # degrees; truncated normal
 PITCH_SD, PITCH_RANGE = 10.0, (-25.0, 25.0)
@@ -21,20 +21,25 @@ ROLL_SD, ROLL_MAX = 12.0, 35.0
 DISTANCE_RANGE = (350.0, 3000.0)      # mm, log-uniform (the studio arc: 900 mm)
 FILL_RANGE = (0.25, 0.62)             # brow-to-chin height over the frame height (studio: 0.64)
 MARGIN = 0.03
+STUDIO_YAW, STUDIO_PITCH = 28.0, (-11.0, 0.0)    # the rig's arc (rig.py)
 
 
 def _clipped_normal(rng: np.random.Generator, sd: float, lo: float, hi: float) -> float:
     return float(np.clip(rng.normal(0.0, sd), lo, hi))
 
 
-def wild_camera(rng: np.random.Generator, size: int) -> tuple[Camera, dict]:
+def wild_camera(rng: np.random.Generator, size: int, studio_pose: bool = False) -> tuple[Camera, dict]:
     """A random camera looking at the head (principal point at the centre: see :func:`frame`), and
-    its pose, distance and fill."""
+    its pose, distance and fill. ``studio_pose``: the same draws, then the pose held to the rig's
+    range (yaw within +-28 deg, pitch -11..0, no roll) at the rig's distance and fill."""
     yaw = _clipped_normal(rng, YAW_SD, -YAW_MAX, YAW_MAX)
     pitch = _clipped_normal(rng, PITCH_SD, *PITCH_RANGE)
     roll = _clipped_normal(rng, ROLL_SD, -ROLL_MAX, ROLL_MAX)
     dist = float(np.exp(rng.uniform(*np.log(DISTANCE_RANGE))))
     fill = float(rng.uniform(*FILL_RANGE))
+    if studio_pose:
+        yaw = float(np.clip(yaw, -STUDIO_YAW, STUDIO_YAW))
+        pitch, roll, dist, fill = float(np.clip(pitch, *STUDIO_PITCH)), 0.0, DISTANCE, FILL
     y, p = np.deg2rad(yaw), np.deg2rad(pitch)
     centre = TARGET + dist * np.array([np.sin(y) * np.cos(p), np.sin(p), np.cos(y) * np.cos(p)])
     R, t = look_at(centre, TARGET, roll_deg=roll)
