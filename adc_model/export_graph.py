@@ -40,7 +40,6 @@ from adc_model.ops import soft_argmax2d, spatial_softmax2d
 from adc_model.regions import region_boxes
 from adc_model.uncertainty import heatmap_covariance
 from facebench.core import geometry
-from facebench.core.schemes import REGION_NAMES
 
 OUTPUT_NAMES = ("landmarks", "coarse", "boxes", "cov_global", "cov_regional")
 
@@ -112,9 +111,9 @@ class PortableADC(nn.Module):
         heat = spatial_softmax2d(logits * cfg.beta)
         coarse = geometry.rescale_points(soft_argmax2d(heat), logits.shape[-1], res)
         cov_global = heatmap_covariance(heat) * (res / logits.shape[-1]) ** 2
-        boxes = region_boxes(coarse, self.net.regions, res, cfg.margin, cfg.min_side * res, 0.0)   # (1, 4, 4)
+        boxes = region_boxes(coarse, self.net.regions, res, cfg.margin, cfg.min_side * res, 0.0)   # (1, K, 4)
         refined, covs = [], []
-        for r, name in enumerate(REGION_NAMES):
+        for r, name in enumerate(self.net.region_names):
             crop = gather_crop(full, boxes[0, r], cfg.crop, self.max_k)[None]
             stage_logits = self.net.regional[name](normalise_image(crop))[-1].double()
             rheat = spatial_softmax2d(stage_logits * cfg.beta)

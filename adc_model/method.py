@@ -21,13 +21,13 @@ import torch
 from adc_model.loss import POINT_LOSSES, REGIONAL_UNITS, adc_loss
 from adc_model.model import ADCConfig, ADCNet, ADCOutput, make_proxy, normalise_image
 from adc_model.ops import batch_side, prefetch_crops
-from adc_model.regions import region_boxes, region_indices
+from adc_model.regions import attention_regions, region_boxes
 from adc_model.uncertainty import predict_sources, predict_with_spread
 from facebench.core.errors import FacebenchError
 from facebench.core.io import atomic_write_bytes
 from facebench.core.prepared import PreparedDataset
 from facebench.core.presets import Preset
-from facebench.core.schemes import REGION_NAMES, Scheme, get_scheme
+from facebench.core.schemes import Scheme, get_scheme
 from facebench.core.tiled import ImageSource
 from facebench.method import Method, TrainContext
 from facebench.nn.augment import check_augment
@@ -96,8 +96,9 @@ class ADCLoss:
 
     @classmethod
     def for_run(cls, cfg: "ADCRunConfig", scheme: Scheme) -> "ADCLoss":
-        return cls(scheme.regional, cfg.model.proxy, cfg.regional_units, cfg.point_loss, cfg.heatmap_reg,
-                   tuple(region_indices(scheme)), cfg.model.crop, cfg.heatmap_sigma)
+        regions = attention_regions(scheme, cfg.model.jaw_regions)[1]
+        return cls(tuple(i for ids in regions for i in ids), cfg.model.proxy, cfg.regional_units, cfg.point_loss,
+                   cfg.heatmap_reg, regions, cfg.model.crop, cfg.heatmap_sigma)
 
     def __call__(self, model: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         device = next(model.parameters()).device
@@ -160,6 +161,7 @@ class ADC(Method):
                       "checkpoint": bool(preset.extra.get("adc_checkpoint", False)),
                       "global_width": int(preset.extra.get("adc_global_width", 0)),
                       "proxy": int(preset.extra.get("adc_proxy", ADCConfig.proxy)),
+                      "jaw_regions": int(preset.extra.get("adc_jaw_regions", 0)),
                       "shift": RECIPE_BOX_SHIFT if augment == "standard" else 0.0, **options}
         try:
             model = ADCConfig(scheme=scheme, light=cls.light, trunk=cls.trunk,
@@ -187,8 +189,9 @@ class ADC(Method):
         # With loader workers, they decode the crops' tiles beside the training process; without, the
         # step decodes exactly the tiles its boxes need (prefetching would only add work).
         use_prefetch = ctx.workers > 0 if ctx.prefetch is None else ctx.prefetch
-        prefetch = RegionPrefetch(region_indices(data.scheme), cfg.model.margin, cfg.model.min_side,
-                                  cfg.model.crop) if use_prefetch else None
+        regions = attention_regions(data.scheme, cfg.model.jaw_regions)[1]
+        prefetch = (RegionPrefetch(regions, cfg.model.margin, cfg.model.min_side, cfg.model.crop)
+                    if use_prefetch else None)
         dataset = LandmarkDataset(data, "train", ctx.res, proxy_res=cfg.model.proxy, max_samples=cfg.max_train_samples,
                                   augment=cfg.augment, prefetch=prefetch)
         if len(dataset) == 0:
@@ -260,13 +263,13 @@ class ADC(Method):
         out, proxy = self._forward(images)
         arrays: dict[str, np.ndarray] = {
             "ids": np.asarray(ids, dtype=str), "res": np.asarray(images.shape[1]),
-            "region_names": np.asarray(REGION_NAMES, dtype=str),
+            "region_names": np.asarray(self.net.region_names, dtype=str),
             "proxy": proxy.permute(0, 2, 3, 1).numpy(),
             "global_heatmaps": out.global_heatmaps.cpu().numpy().astype(np.float16),
             "coarse": out.coarse.double().cpu().numpy(), "refined": out.refined.double().cpu().numpy(),
             "gt": np.asarray(gt, dtype=np.float64), "boxes": out.boxes.double().cpu().numpy(),
         }
-        for name, ids_r, crop, heat in zip(REGION_NAMES, self.net.regions, out.crops, out.regional_heatmaps):
+        for name, ids_r, crop, heat in zip(self.net.region_names, self.net.regions, out.crops, out.regional_heatmaps):
             arrays[f"crops_{name}"] = crop.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
             arrays[f"regional_heatmaps_{name}"] = heat.cpu().numpy().astype(np.float16)
             arrays[f"region_points_{name}"] = np.asarray(ids_r, dtype=np.int64)

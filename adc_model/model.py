@@ -8,6 +8,10 @@ and resampled to ``crop x crop``; a regional trunk per region predicts latent he
 region's points on the crop; their soft-argmax, mapped back through the box, replaces the coarse
 points of that region.
 
+``jaw_regions`` = k > 0 (facebench's extension, not the paper's) adds k regions that cut the face
+contour into runs of consecutive points (``adc_model.regions.attention_regions``), each refined
+like the paper's four: in the paper only the global trunk places the contour.
+
 Memory: the full-resolution image enters as uint8 on the host and stays there; only the crops
 (B, 3, crop, crop) travel to the model's device (see :func:`adc_model.ops.roi_crop`).
 
@@ -29,10 +33,10 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from adc_model.ops import batch_side, roi_crop_batch, soft_argmax2d, spatial_softmax2d
-from adc_model.regions import region_boxes, region_indices
+from adc_model.regions import MAX_JAW_REGIONS, attention_regions, region_boxes
 from facebench.core import geometry
 from facebench.core.pixels import resample
-from facebench.core.schemes import REGION_NAMES, get_scheme
+from facebench.core.schemes import get_scheme
 from facebench.core.tiled import ImageSource
 from facebench.nn.augment_recipe import degrade_crops
 from facebench.nn.blocks import glorot_init_
@@ -62,6 +66,7 @@ class ADCConfig:
     global_width: int = 0          # the global trunk's channels (0: ``width``); it alone predicts all N heatmaps
     beta: float = 1.0              # inverse softmax temperature: logits x beta before the spatial softmax
     global_stages: int = 1         # stacked hourglasses in the global trunk, each supervised (Newell et al.)
+    jaw_regions: int = 0           # >0: also refine the face contour in this many regional crops (not the paper's)
 
     def __post_init__(self) -> None:
         if self.trunk not in TRUNKS:
@@ -69,6 +74,8 @@ class ADCConfig:
         if self.global_stages < 1 or self.regional_stages < 1:
             raise ValueError(f"global_stages and regional_stages must be >= 1, got {self.global_stages}, "
                              f"{self.regional_stages}")
+        if not 0 <= self.jaw_regions <= MAX_JAW_REGIONS:
+            raise ValueError(f"jaw_regions must be 0..{MAX_JAW_REGIONS}, got {self.jaw_regions}")
         if not self.beta > 0:
             raise ValueError(f"beta must be > 0, got {self.beta}")
         if self.crop % 4 or self.proxy % 4:
@@ -78,7 +85,7 @@ class ADCConfig:
 class ADCOutput(NamedTuple):
     global_heatmaps: Tensor                 # (B, N, h, w) latent, after spatial softmax
     coarse: Tensor                          # (B, N, 2) soft-argmax, input-image px
-    boxes: Tensor                           # (B, 4, 4) region boxes, input-image px
+    boxes: Tensor                           # (B, K, 4) region boxes, input-image px (K = 4 + jaw_regions)
     crops: tuple[Tensor, ...]               # per region (B, 3, C, C) float 0..255, model device
     regional_heatmaps: tuple[Tensor, ...]   # per region (B, n_r, c, c), after spatial softmax
     refined: Tensor                         # (B, N, 2) coarse with regional points replaced
@@ -141,12 +148,12 @@ class ADCNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         scheme = get_scheme(cfg.scheme)
-        self.regions = region_indices(scheme)
+        self.region_names, self.regions = attention_regions(scheme, cfg.jaw_regions)
         self.global_trunk = build_trunk(cfg.trunk, scheme.num_points, cfg.global_width or cfg.width, cfg.depth,
                                         cfg.global_stages, cfg.light)
         self.regional = nn.ModuleDict({
             name: build_trunk(cfg.trunk, len(ids), cfg.width, cfg.depth, cfg.regional_stages, cfg.light)
-            for name, ids in zip(REGION_NAMES, self.regions)
+            for name, ids in zip(self.region_names, self.regions)
         })
         self.register_buffer("regional_ids", torch.tensor([i for ids in self.regions for i in ids]), persistent=False)
         glorot_init_(self)
@@ -181,14 +188,14 @@ class ADCNet(nn.Module):
         coarse = coarse_stages[-1]                                          # (B, N, 2) R px
         boxes = region_boxes(coarse, self.regions, res, self.cfg.margin, self.cfg.min_side * res,
                              self.cfg.noise if self.training else 0.0,
-                             shift=self.cfg.shift if self.training else 0.0)  # (B, 4, 4)
+                             shift=self.cfg.shift if self.training else 0.0)  # (B, K, 4)
         crops = roi_crop_batch(image, boxes.to(logits.dtype), self.cfg.crop, self.cfg.max_subsamples,
-                               None if affine is None else affine.to(logits.dtype))  # (B, 4, 3, C, C), trunk dtype
+                               None if affine is None else affine.to(logits.dtype))  # (B, K, 3, C, C), trunk dtype
         if degrade is not None:
             crops = degrade_crops(crops, degrade)
         per_stage: list[list[Tensor]] = [[] for _ in range(self.cfg.regional_stages)]
         regional_heatmaps = []
-        for r, name in enumerate(REGION_NAMES):
+        for r, name in enumerate(self.region_names):
             stages = self._trunk(self.regional[name], normalise_image(crops[:, r]))  # stages x (B, n_r, C/4, C/4)
             for s, stage_logits in enumerate(stages):
                 rheat = spatial_softmax2d(stage_logits.double() * self.cfg.beta)

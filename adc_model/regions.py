@@ -25,6 +25,25 @@ def region_indices(scheme: Scheme) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(scheme.regions[name]) for name in REGION_NAMES)
 
 
+MAX_JAW_REGIONS = 5   # 17 contour points: at least 3 per part, so each part's box has an extent
+
+
+def attention_regions(scheme: Scheme, jaw_regions: int = 0) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
+    """(names, point ids) of the regions a model refines: the paper's four (``REGION_NAMES``) and,
+    with ``jaw_regions`` = k > 0, the face contour (the scheme's ``jaw`` group) cut into k runs of
+    consecutive points, ``jaw1`` ... ``jawk`` from the first contour point (facebench's extension;
+    docs/RESULTS.md)."""
+    if not 0 <= jaw_regions <= MAX_JAW_REGIONS:
+        raise ValueError(f"jaw_regions must be 0..{MAX_JAW_REGIONS}, got {jaw_regions}")
+    names, ids = list(REGION_NAMES), list(region_indices(scheme))
+    if jaw_regions:
+        jaw = tuple(scheme.groups["jaw"])
+        bounds = [round(k * len(jaw) / jaw_regions) for k in range(jaw_regions + 1)]
+        names += [f"jaw{k + 1}" for k in range(jaw_regions)]
+        ids += [jaw[bounds[k]:bounds[k + 1]] for k in range(jaw_regions)]
+    return tuple(names), tuple(ids)
+
+
 def region_boxes(points: Tensor, regions: Sequence[Sequence[int]], image_size: int, margin: float = 0.25,
                  min_side: float = 0.0, noise: float = 0.0, generator: torch.Generator | None = None,
                  shift: float = 0.0) -> Tensor:

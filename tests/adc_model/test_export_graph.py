@@ -30,10 +30,11 @@ def test_the_gathered_crop_is_roi_align(box):
     assert (expected - got).abs().max() < 5e-3   # float32 rounding of roi_crop's window-relative positions
 
 
-@pytest.mark.parametrize("beta, global_stages", [(1.0, 1), (4.0, 1), (1.0, 2)])
-def test_the_graph_predicts_what_adc_predicts(beta, global_stages):
+@pytest.mark.parametrize("beta, global_stages, jaw_regions", [(1.0, 1, 0), (4.0, 1, 0), (1.0, 2, 0), (1.0, 1, 3)])
+def test_the_graph_predicts_what_adc_predicts(beta, global_stages, jaw_regions):
     torch.manual_seed(0)
-    cfg = ADCConfig(scheme="ibug68", width=8, depth=2, crop=32, min_side=0.1, beta=beta, global_stages=global_stages)
+    cfg = ADCConfig(scheme="ibug68", width=8, depth=2, crop=32, min_side=0.1, beta=beta, global_stages=global_stages,
+                    jaw_regions=jaw_regions)
     net = ADCNet(cfg).eval()
     method = ADC(net, ADCRunConfig(model=cfg, res=256, preset="smoke", epochs=1, batch_size=1, lr=1e-3,
                                    lr_drop_epoch=1, lr_after=1e-4))

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from adc_model.method import ADC, ADCCNN67, ADCCPM, ADCLight, ADCStack2
+from adc_model.method import ADC, ADCCNN67, ADCCPM, ADCLight, ADCLoss, ADCStack2
 from facebench.core.errors import FacebenchError
 from facebench.core.prepared import PreparedDataset
 from facebench.core.presets import get_preset
-from facebench.core.schemes import REGION_NAMES, STUDIO89
+from facebench.core.schemes import IBUG68, REGION_NAMES, STUDIO89
 from facebench.method import TrainContext
 from facebench.methods import get_method
 
@@ -53,6 +53,15 @@ def test_config_follows_the_preset():
     for bad in ({"point_loss": "huber"}, {"heatmap_reg": "much"}, {"heatmap_sigma": "0"}):
         with pytest.raises(FacebenchError, match="point_loss|heatmap"):
             ADC.config_for(SMOKE, 256, "ibug68", options=bad)
+
+
+def test_jaw_regions_option_reaches_the_model_and_the_loss():
+    cfg = ADC.config_for(SMOKE, 256, "ibug68", options={"jaw_regions": 3})
+    assert cfg.model.jaw_regions == 3 and ADC.config_for(SMOKE, 256, "ibug68").model.jaw_regions == 0
+    assert sorted(ADCLoss.for_run(cfg, IBUG68).regional_ids) == list(range(68))   # the contour is refined too
+    assert sorted(ADCLoss.for_run(ADC.config_for(SMOKE, 256, "ibug68"), IBUG68).regional_ids) == list(IBUG68.regional)
+    with pytest.raises(FacebenchError, match="jaw_regions"):
+        ADC.config_for(SMOKE, 256, "ibug68", options={"jaw_regions": 9})
 
 
 def test_train_writes_log_and_checkpoint_and_predicts(trained, tiny_prepared):

@@ -157,3 +157,21 @@ def test_global_stages_are_each_supervised_and_the_last_is_coarse():
     assert head0 is not None and head0.abs().sum() > 0   # the first stage's head learns from its own term
     with pytest.raises(ValueError, match="global_stages"):
         _net(global_stages=0)
+
+
+def test_jaw_regions_refine_the_contour_from_their_own_crops():
+    net, b = _net(jaw_regions=3), _batch()
+    assert net.region_names[4:] == ("jaw1", "jaw2", "jaw3") and set(net.regional) == set(net.region_names)
+    out = net.train()(normalise_image(b["proxy"]), b["image"])
+    assert out.boxes.shape == (2, 7, 4) and len(out.crops) == len(out.regional_heatmaps) == 7
+    assert not torch.allclose(out.refined, out.coarse[:, :]) and sorted(net.regional_ids.tolist()) == list(range(68))
+    for r, ids in enumerate(net.regions):   # every point, the contour's too, is a soft-argmax over its box
+        p = out.refined[:, list(ids)]
+        assert (p >= out.boxes[:, r, None, :2] - 1e-6).all() and (p <= out.boxes[:, r, None, 2:] + 1e-6).all()
+    loss, _ = adc_loss(out, b["proxy_landmarks"].double(), b["landmarks"].double(), 128, net.regional_ids.tolist(),
+                       proxy=64)
+    loss.backward()
+    head = net.regional["jaw2"].heads[0].weight.grad
+    assert head is not None and head.abs().sum() > 0
+    with pytest.raises(ValueError, match="jaw_regions"):
+        _net(jaw_regions=6)

@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from adc_model.regions import boxes_contain, from_region, jitter_box, region_boxes, region_indices, to_region
+from adc_model.regions import (
+    attention_regions,
+    boxes_contain,
+    from_region,
+    jitter_box,
+    region_boxes,
+    region_indices,
+    to_region,
+)
 from facebench.core.schemes import IBUG68, REGION_NAMES, STUDIO89
 
 
@@ -11,6 +19,20 @@ def test_region_indices_follow_region_names(scheme):
     ids = region_indices(scheme)
     assert len(ids) == 4 and ids[0] == scheme.regions[REGION_NAMES[0]]
     assert sorted(i for r in ids for i in r) == list(scheme.regional)
+
+
+@pytest.mark.parametrize("scheme", [IBUG68, STUDIO89])
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_jaw_regions_cut_the_contour_into_consecutive_runs(scheme, k):
+    names, ids = attention_regions(scheme, k)
+    assert names[:4] == REGION_NAMES and ids[:4] == region_indices(scheme)
+    assert names[4:] == tuple(f"jaw{i + 1}" for i in range(k))
+    jaw = ids[4:]
+    assert [i for r in jaw for i in r] == list(scheme.groups["jaw"])          # disjoint, in contour order
+    assert min(len(r) for r in jaw) >= 3 and max(len(r) for r in jaw) - min(len(r) for r in jaw) <= 1
+    assert attention_regions(scheme, 0) == (REGION_NAMES, region_indices(scheme))
+    with pytest.raises(ValueError, match="jaw_regions"):
+        attention_regions(scheme, 6)
 
 
 def test_box_is_the_square_around_the_points_with_margin():
